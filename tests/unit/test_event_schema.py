@@ -1,0 +1,201 @@
+"""shared/event.schema.json describes exactly what shared.normalise emits.
+
+No JSON Schema library is used: a small validator below implements the keywords the schema uses, and
+a test fails if the schema starts using a keyword it does not implement.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import shared
+from shared.normalise import (
+    EVENT_KEYS,
+    KINDS,
+    PRODUCT_PROVIDER,
+    PRODUCTS,
+    PROVIDERS,
+    SCHEMA_ID,
+    SCHEMA_VERSION,
+    TYPE_PATTERN,
+    normalise,
+)
+
+SCHEMA_PATH = Path(shared.__file__).resolve().parent / "event.schema.json"
+PAYLOADS = Path(__file__).resolve().parents[2] / "events" / "payloads"
+RECEIVED_AT = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+
+VALIDATING = {
+    "type", "enum", "const", "pattern", "minLength", "required", "properties",
+    "additionalProperties", "allOf", "if", "then", "else",
+}  # fmt: skip
+ANNOTATIONS = {"$schema", "$id", "title", "description", "format"}
+JSON_TYPES: dict[str, type] = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "null": type(None),
+    "boolean": bool,
+}
+
+
+def schema() -> dict[str, Any]:
+    loaded = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def errors(instance: Any, node: dict[str, Any], path: str = "$") -> list[str]:
+    """Violations of ``node`` by ``instance`` for the keywords in VALIDATING (draft 2020-12 meaning)."""
+    found: list[str] = []
+    if "type" in node:
+        types = node["type"] if isinstance(node["type"], list) else [node["type"]]
+        if not any(isinstance(instance, JSON_TYPES[t]) for t in types):
+            found.append(f"{path}: {instance!r} is not of type {types}")
+    if "enum" in node and instance not in node["enum"]:
+        found.append(f"{path}: {instance!r} not in {node['enum']}")
+    if "const" in node and instance != node["const"]:
+        found.append(f"{path}: {instance!r} != {node['const']!r}")
+    if isinstance(instance, str):
+        if "pattern" in node and not re.search(node["pattern"], instance):
+            found.append(f"{path}: {instance!r} does not match {node['pattern']}")
+        if "minLength" in node and len(instance) < node["minLength"]:
+            found.append(f"{path}: {instance!r} is too short")
+    if isinstance(instance, dict):
+        found += [f"{path}: missing {key}" for key in node.get("required", []) if key not in instance]
+        properties = node.get("properties", {})
+        for key, sub in properties.items():
+            if key in instance:
+                found += errors(instance[key], sub, f"{path}.{key}")
+        if node.get("additionalProperties") is False:
+            found += [f"{path}: unexpected {key}" for key in instance if key not in properties]
+    for sub in node.get("allOf", []):
+        found += errors(instance, sub, path)
+    if "if" in node:
+        branch = node.get("then") if not errors(instance, node["if"], path) else node.get("else")
+        if branch is not None:
+            found += errors(instance, branch, path)
+    return found
+
+
+def keywords(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key
+            if key == "properties":
+                for sub in value.values():
+                    yield from keywords(sub)
+            elif key in {"allOf"}:
+                for sub in value:
+                    yield from keywords(sub)
+            elif key in {"if", "then", "else"}:
+                yield from keywords(value)
+
+
+def sample_events() -> list[tuple[str, dict[str, Any]]]:
+    samples = []
+    for path in sorted(PAYLOADS.glob("*/*.json")):
+        product = path.parent.name
+        kind = path.stem.split("-", 1)[0] if product in KINDS else None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        event = normalise(product, kind, data, account_id=None, received_at=RECEIVED_AT)
+        samples.append((f"{product}/{path.name}", event))
+    return samples
+
+
+SAMPLES = sample_events()
+
+
+def test_there_is_a_sample_event_for_every_product() -> None:
+    assert {event["product"] for _, event in SAMPLES} == set(PRODUCTS)
+
+
+def test_schema_is_draft_2020_12_with_the_published_id() -> None:
+    loaded = schema()
+    assert loaded["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert loaded["$id"] == SCHEMA_ID == "https://switchboard.dev/schemas/event-1.json"
+
+
+def test_schema_uses_only_keywords_this_test_validates() -> None:
+    assert set(keywords(schema())) <= VALIDATING | ANNOTATIONS
+
+
+def test_schema_required_and_known_properties_are_the_code_event_keys() -> None:
+    loaded = schema()
+    assert loaded["additionalProperties"] is False
+    assert loaded["required"] == list(EVENT_KEYS)
+    assert list(loaded["properties"]) == list(EVENT_KEYS)
+
+
+def test_schema_enums_match_the_code_constants() -> None:
+    properties = schema()["properties"]
+    assert properties["provider"]["enum"] == list(PROVIDERS)
+    assert properties["product"]["enum"] == list(PRODUCTS)
+    assert set(PRODUCT_PROVIDER.values()) == set(PROVIDERS)
+    assert properties["type"]["pattern"] == TYPE_PATTERN
+    assert properties["schema_version"]["const"] == SCHEMA_VERSION
+
+
+def test_type_pattern_names_every_product() -> None:
+    for product in PRODUCTS:
+        assert re.search(TYPE_PATTERN, f"{product}.x")
+    assert not re.search(TYPE_PATTERN, "fax.sent")
+
+
+@pytest.mark.parametrize(("name", "event"), SAMPLES, ids=[name for name, _ in SAMPLES])
+def test_every_sample_event_has_exactly_the_schema_properties(name: str, event: dict[str, Any]) -> None:
+    loaded = schema()
+    assert set(event) == set(loaded["required"]) == set(loaded["properties"])
+
+
+@pytest.mark.parametrize(("name", "event"), SAMPLES, ids=[name for name, _ in SAMPLES])
+def test_every_sample_event_validates_against_the_schema(name: str, event: dict[str, Any]) -> None:
+    assert errors(event, schema()) == []
+
+
+def _valid_event() -> dict[str, Any]:
+    return dict(SAMPLES[0][1])
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ({"provider": "plivo"}, "$.provider"),
+        ({"product": "fax"}, "$.product"),
+        ({"schema_version": "2"}, "$.schema_version"),
+        ({"event_id": "evt_XYZ"}, "$.event_id"),
+        ({"type": "Messages.Status"}, "$.type"),
+        ({"subject_id": ""}, "$.subject_id"),
+        ({"occurred_at": "2025-06-12T09:00:00Z"}, "$.occurred_at"),
+        ({"received_at": None}, "$.received_at"),
+        ({"account_id": 12}, "$.account_id"),
+        ({"data": []}, "$.data"),
+        ({"extra": 1}, "unexpected extra"),
+    ],
+)
+def test_the_schema_rejects_a_malformed_event(change: dict[str, Any], fragment: str) -> None:
+    event = {**_valid_event(), **change}
+    assert any(fragment in message for message in errors(event, schema()))
+
+
+def test_the_schema_rejects_a_missing_key() -> None:
+    event = _valid_event()
+    del event["client_ref"]
+    assert errors(event, schema()) == ["$: missing client_ref"]
+
+
+def test_the_schema_ties_provider_and_type_to_the_product() -> None:
+    event = _valid_event()
+    assert event["product"] == "messages"
+    assert errors({**event, "type": "sms.inbound"}, schema())
+    assert errors({**event, "provider": "twilio"}, schema())
+    push = next(e for _, e in SAMPLES if e["product"] == "verify_push")
+    assert errors({**push, "provider": "vonage"}, schema())
+    assert errors({**push, "type": "verify.event"}, schema())
