@@ -9,9 +9,11 @@ PYTHON ?= $(shell for c in python3.13 $$(pyenv root 2>/dev/null)/versions/3.13*/
   command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
   && { command -v $$c; break; }; done)
 STAMP := $(VENV)/.installed
+# sam needs the runtime's Python (3.13) on PATH: the virtualenv provides it when made with 3.13.
+SAM_ENV := PATH="$(CURDIR)/$(BIN):$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 SRC := $(wildcard shared functions tests switchboard bench)
 
-.PHONY: help venv lint format typecheck unit test run clean
+.PHONY: help venv lint format unit integration validate build smoke events test run clean
 
 help:
 	@echo "make run    - set everything up and run the local stack"
@@ -42,7 +44,31 @@ format: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q
 
-test: lint
+integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration -q
+
+validate: $(STAMP)
+	$(SAM_ENV) $(BIN)/sam validate --lint --template template.yaml
+	$(BIN)/cfn-lint template.yaml
+
+# sam build, then hash-based bytecode: a SAM zip stores 1980 mtimes, so timestamp .pyc never
+# validate and every cold start would recompile everything (bench/ measures the difference).
+build: $(STAMP)
+	@if ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))'; then \
+	  echo "error: sam build needs Python 3.13 (the Lambda runtime); .venv has $$($(BIN)/python --version)." >&2; \
+	  echo "       install 3.13 (e.g. pyenv install 3.13), then make clean && make build" >&2; exit 1; fi
+	$(SAM_ENV) $(BIN)/sam build --template template.yaml
+	$(BIN)/python -m compileall -q --invalidation-mode unchecked-hash .aws-sam/build
+
+smoke: build
+	$(BIN)/python -m switchboard.smoke
+
+# Regenerate events/ (signed at the fixed time in switchboard/samples.py; the tests pin their clock
+# to it). For events signed *now*, for `sam local invoke`: .venv/bin/switchboard events --out DIR
+events: $(STAMP)
+	$(BIN)/python -c 'from pathlib import Path; from switchboard.samples import generate; generate(Path("events"))'
+
+test: lint validate smoke
 	$(BIN)/python -m pytest -q
 
 run: $(STAMP)

@@ -147,6 +147,9 @@ class Settings:
     max_body_bytes: int = 256 * 1024
     secret_id: str | None = None  # Secrets Manager name or ARN
     secrets_file: str | None = None  # local JSON file in the same shape
+    # The document inline: only for `sam local invoke --env-vars` (a container cannot see a host
+    # file). The template never sets it; in AWS the secret is read from Secrets Manager.
+    secrets_json: str | None = field(default=None, repr=False)
     secrets_cache_s: int = 300
 
     @classmethod
@@ -163,6 +166,7 @@ class Settings:
             max_body_bytes=_int(env, "MAX_BODY_BYTES", cls.max_body_bytes, 1024, 6 * 1024 * 1024),
             secret_id=_opt(env, "SECRET_ID"),
             secrets_file=_opt(env, "SECRETS_FILE"),
+            secrets_json=_opt(env, "SECRETS_JSON"),
             secrets_cache_s=_int(env, "SECRETS_CACHE_SECONDS", cls.secrets_cache_s, 0, 86400),
         )
 

@@ -216,8 +216,13 @@ ERROR_CODES.setdefault(SwitchboardError.code, SwitchboardError)
 
 
 def to_http(err: SwitchboardError, *, request_id: str | None = None) -> tuple[int, dict[str, str], str]:
-    """The one mapping from a domain error to (status, headers, body). No diagnostics leak out."""
-    payload: dict[str, str] = {"error": err.code, "message": err.public_message}
+    """The one mapping from a domain error to (status, headers, body). No diagnostics leak out.
+
+    A 4xx says what was wrong with the request (messages are written by us, never hold a secret);
+    a 5xx says only its public text: configuration details stay in the logs.
+    """
+    message = err.message if err.status < 500 else err.public_message
+    payload: dict[str, str] = {"error": err.code, "message": message}
     if request_id:
         payload["request_id"] = request_id
     headers = {"content-type": "application/json"}

@@ -1,0 +1,13 @@
+"""StatusFunction: GET /status/{subject_id} (IAM-authorised)."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.history import handle_status
+from shared.observability import logger
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle_status(event)

@@ -1,0 +1,72 @@
+"""The status API's read side: a subject's current status and its history in one query."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from shared.config import require_env
+from shared.errors import BadRequest, NotFound, SwitchboardError, to_http
+from shared.recorder import HISTORY_PREFIX, STATUS_SK, SUBJECT_PREFIX
+
+MAX_SUBJECT_ID = 256
+MAX_HISTORY_ITEMS = 1000
+
+
+def subject_status(dynamodb: Any, table: str, subject_id: str) -> dict[str, Any]:
+    if not subject_id or len(subject_id) > MAX_SUBJECT_ID:
+        raise BadRequest("subject_id must be 1 to 256 characters", length=len(subject_id))
+    status_item: dict[str, Any] | None = None
+    history: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": SUBJECT_PREFIX + subject_id}},
+        "ConsistentRead": True,
+    }
+    while True:
+        page = dynamodb.query(**kwargs)
+        for item in page.get("Items", []):
+            sk = item["sk"]["S"]
+            if sk == STATUS_SK:
+                status_item = item
+            elif sk.startswith(HISTORY_PREFIX):
+                history.append(json.loads(item["event"]["S"]))
+        last = page.get("LastEvaluatedKey")
+        if not last or len(history) >= MAX_HISTORY_ITEMS:
+            break
+        kwargs["ExclusiveStartKey"] = last
+    if status_item is None and not history:
+        raise NotFound("no events for this subject", subject_id=subject_id)
+    history.sort(key=lambda e: (e["occurred_at"], e["received_at"]))
+    latest = history[-1] if history else {}
+    return {
+        "subject_id": subject_id,
+        "provider": status_item["provider"]["S"] if status_item else latest.get("provider"),
+        "product": status_item["product"]["S"] if status_item else latest.get("product"),
+        "status": status_item["status"]["S"] if status_item else None,
+        "terminal": status_item["terminal"]["BOOL"] if status_item else False,
+        "updated_at": status_item["updated_at"]["S"] if status_item else latest.get("received_at"),
+        "history": history,
+        "truncated": len(history) >= MAX_HISTORY_ITEMS,
+    }
+
+
+def handle_status(event: Mapping[str, Any], dynamodb: Any = None, table: str | None = None) -> dict[str, Any]:
+    """API Gateway payload-2.0 event → response. Errors map through ``errors.to_http``."""
+    try:
+        subject_id = str((event.get("pathParameters") or {}).get("subject_id") or "")
+        if dynamodb is None:
+            from shared import aws
+
+            dynamodb = aws.client("dynamodb")
+        body = subject_status(dynamodb, table or require_env("SWITCHBOARD_TABLE_NAME"), subject_id)
+    except SwitchboardError as err:
+        status, headers, text = to_http(err)
+        return {"statusCode": status, "headers": headers, "body": text}
+    return {
+        "statusCode": 200,
+        "headers": {"content-type": "application/json", "cache-control": "no-store"},
+        "body": json.dumps(body, separators=(",", ":")),
+    }
