@@ -1,0 +1,518 @@
+"""The sample catalogue: provider payloads under events/payloads, and the signed API Gateway events
+under events/http and events/sqs that `sam local invoke -e`, the tests and `switchboard send` use.
+
+`switchboard events [--out DIR] [--at UNIX]` regenerates the events with fresh signatures. The
+committed ones are signed at a fixed time (``manifest.json`` → ``signed_at``) so the tests can pin
+their clock to it and stay reproducible.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shared.config import ProviderSecrets, Settings
+from shared.http import request_from_apigw
+from shared.ingress import ROUTES, Route, receive
+from switchboard.apigw import http_event
+from switchboard.signing import SignedRequest, json_bytes, sign, vonage_jwt
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+PAYLOADS = EVENTS / "payloads"
+DEV_SECRETS = Path(__file__).resolve().parent / "dev_secrets.json"
+SAMPLE_HOST = "abc123defg.execute-api.us-east-1.amazonaws.com"
+SIGNED_AT = 1795435200  # 2026-11-23T12:00:00Z: when the committed events were signed
+_NS = uuid.UUID("6f1d2c1e-8a0b-4c55-9f7e-5b1f6c1d2e3f")
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str  # "<product>/<file stem>", e.g. "verify/event-completed"
+    route: Route
+    payload: dict[str, Any]
+
+    @property
+    def function(self) -> str:
+        return "TwilioFunction" if self.route.provider == "twilio" else "VonageFunction"
+
+
+def route_for(product: str, stem: str) -> Route:
+    if product == "verify":
+        return ROUTES["/vonage/verify"]
+    if product == "messages":
+        return ROUTES["/vonage/messages/inbound" if stem.startswith("inbound") else "/vonage/messages/status"]
+    if product == "sms":
+        return ROUTES["/vonage/sms/inbound" if stem.startswith("inbound") else "/vonage/sms/receipt"]
+    if product == "voice":
+        return ROUTES["/vonage/voice/answer" if stem.startswith("answer") else "/vonage/voice/event"]
+    if product == "number_insight":
+        return ROUTES["/vonage/number-insight"]
+    if product == "verify_push":
+        return ROUTES["/twilio/verify-push"]
+    raise ValueError(f"no route for payload folder {product!r}")
+
+
+def samples() -> list[Sample]:
+    out = []
+    for path in sorted(PAYLOADS.glob("*/*.json")):
+        product, stem = path.parent.name, path.stem
+        out.append(Sample(f"{product}/{stem}", route_for(product, stem), json.loads(path.read_text())))
+    return out
+
+
+def sample(name: str) -> Sample:
+    for s in samples():
+        if s.name == name or s.name.replace("/", "-") == name:
+            return s
+    raise KeyError(name)
+
+
+def dev_secrets() -> ProviderSecrets:
+    return ProviderSecrets.from_json(DEV_SECRETS.read_text(), source=str(DEV_SECRETS))
+
+
+def default_method(s: Sample) -> str:
+    # Vonage's defaults: SMS API webhooks are GET, the voice answer URL is GET; the rest POST.
+    if s.route.scheme == "vonage_sms" or (s.route.product == "voice" and s.route.kind == "answer"):
+        return "GET"
+    return "POST"
+
+
+def to_event(req: SignedRequest, *, at: int, force_base64: bool = False) -> dict[str, Any]:
+    return http_event(
+        req.method,
+        req.path,
+        req.query,
+        req.headers,
+        req.body,
+        host=SAMPLE_HOST,
+        epoch_ms=at * 1000,
+        force_base64=force_base64,
+    )
+
+
+@dataclass
+class Case:
+    file: str
+    function: str
+    case: str
+    expect_status: int
+    expect_code: str | None
+    events: int
+    event: dict[str, Any]
+    subject_id: str | None = None
+
+
+def _nonce(name: str) -> str:
+    return str(uuid.uuid5(_NS, name))
+
+
+def build_cases(secrets: ProviderSecrets, at: int) -> list[Case]:
+    base = f"https://{SAMPLE_HOST}"
+    cases: list[Case] = []
+
+    def signed(s: Sample, tag: str = "", **kw: Any) -> SignedRequest:
+        return sign(
+            s.route, s.payload, secrets, base, now=kw.pop("now", at), nonce=_nonce(s.name + tag), **kw
+        )
+
+    def add(
+        file: str, function: str, case: str, status: int, code: str | None, event: dict[str, Any]
+    ) -> None:
+        cases.append(Case(file, function, case, status, code, 1 if status < 300 else 0, event))
+
+    all_samples = samples()
+    for s in all_samples:
+        req = signed(s, method=default_method(s))
+        add(
+            f"http/{s.name}.json",
+            s.function,
+            "valid",
+            200 if s.route.product != "voice" or s.route.kind == "answer" else 204,
+            None,
+            to_event(req, at=at),
+        )
+
+    by_name = {s.name: s for s in all_samples}
+    verify = by_name["verify/event-completed"]
+    receipt = by_name["sms/receipt-delivered"]
+    push = by_name["verify_push/challenge-approved"]
+    ni = by_name["number_insight/result-success"]
+    status = by_name["messages/status-delivered"]
+    voice_event = by_name["voice/event-completed"]
+    V, T = "VonageFunction", "TwilioFunction"
+
+    # Valid variants: other encodings the providers use.
+    add(
+        "http/variants/sms-receipt-post-form.json",
+        V,
+        "valid",
+        200,
+        None,
+        to_event(signed(receipt, "f", method="POST", encoding="form"), at=at),
+    )
+    add(
+        "http/variants/sms-receipt-post-json.json",
+        V,
+        "valid",
+        200,
+        None,
+        to_event(signed(receipt, "j", method="POST", encoding="json"), at=at),
+    )
+    add(
+        "http/variants/twilio-get.json",
+        T,
+        "valid",
+        200,
+        None,
+        to_event(signed(push, "g", method="GET"), at=at),
+    )
+    add(
+        "http/variants/voice-event-get.json",
+        V,
+        "valid",
+        204,
+        None,
+        to_event(signed(voice_event, "g", method="GET"), at=at),
+    )
+    add(
+        "http/variants/verify-base64-body.json",
+        V,
+        "valid",
+        200,
+        None,
+        to_event(signed(verify, "b"), at=at, force_base64=True),
+    )
+
+    # Vonage JWT rejections.
+    req = signed(verify, "u")
+    del req.headers["authorization"]
+    add("http/negative/verify-unsigned.json", V, "unsigned", 503, "signature_missing", to_event(req, at=at))
+    req = signed(verify, "t")
+    req.body = req.body.replace(b"completed", b"failed")
+    add(
+        "http/negative/verify-tampered-body.json",
+        V,
+        "tampered",
+        401,
+        "payload_hash_mismatch",
+        to_event(req, at=at),
+    )
+    req = signed(verify, "w")
+    api_key = next(iter(secrets.vonage_signature_secrets))
+    req.headers["authorization"] = "Bearer " + vonage_jwt(
+        req.body, api_key, "not-the-secret-" + "x" * 32, iat=at, jti=_nonce("w")
+    )
+    add(
+        "http/negative/verify-wrong-secret.json",
+        V,
+        "tampered",
+        401,
+        "signature_invalid",
+        to_event(req, at=at),
+    )
+    req = signed(verify, "s", now=at - 25 * 3600)
+    add("http/negative/verify-stale.json", V, "replayed", 401, "token_expired", to_event(req, at=at))
+    req = signed(verify, "f", now=at + 300)
+    add(
+        "http/negative/verify-from-future.json", V, "replayed", 401, "token_from_future", to_event(req, at=at)
+    )
+    req = signed(verify, "n")
+    claims = req.headers["authorization"].split(".")[1]
+    none_header = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
+    req.headers["authorization"] = f"Bearer {none_header}.{claims}."
+    add(
+        "http/negative/verify-alg-none.json",
+        V,
+        "tampered",
+        401,
+        "algorithm_not_allowed",
+        to_event(req, at=at),
+    )
+    bad = Sample("verify/malformed", verify.route, {})
+    req = signed(bad, "m")
+    req.body = b'{"request_id": "c11236f4-00bf-4b89-84ba-88b25df97315", "status": '
+    req.headers["authorization"] = "Bearer " + vonage_jwt(
+        req.body, api_key, _newest(secrets), iat=at, jti=_nonce("m")
+    )
+    add("http/negative/verify-malformed-json.json", V, "malformed", 400, "invalid_json", to_event(req, at=at))
+    req = signed(Sample("verify/missing", verify.route, {"type": "event", "status": "completed"}), "x")
+    add(
+        "http/negative/verify-missing-request-id.json",
+        V,
+        "malformed",
+        400,
+        "missing_field",
+        to_event(req, at=at),
+    )
+    req = signed(verify, "8")
+    req.body = b"\xff\xfe{}"
+    req.headers["authorization"] = "Bearer " + vonage_jwt(
+        req.body, api_key, _newest(secrets), iat=at, jti=_nonce("8")
+    )
+    add("http/negative/verify-not-utf8.json", V, "malformed", 400, "invalid_encoding", to_event(req, at=at))
+    event = to_event(signed(verify, "6"), at=at)
+    event["body"], event["isBase64Encoded"] = "!!not base64!!", True
+    add("http/negative/verify-bad-base64.json", V, "malformed", 400, "invalid_encoding", event)
+    big = Sample(
+        "verify/big", verify.route, {**verify.payload, "padding": "x" * (Settings().max_body_bytes + 1)}
+    )
+    add(
+        "http/negative/verify-oversize.json",
+        V,
+        "malformed",
+        413,
+        "body_too_large",
+        to_event(signed(big, "o"), at=at),
+    )
+    req = signed(status, "fm")
+    req.headers["content-type"] = "application/x-www-form-urlencoded"
+    add(
+        "http/negative/messages-form-body.json",
+        V,
+        "malformed",
+        415,
+        "unsupported_media_type",
+        to_event(req, at=at),
+    )
+
+    # SMS API signed messages.
+    req = signed(receipt, "u", method="GET")
+    req.url = req.url.split("&sig=")[0]
+    add("http/negative/sms-unsigned.json", V, "unsigned", 401, "signature_missing", to_event(req, at=at))
+    req = signed(receipt, "t", method="GET")
+    req.url = req.url.replace("status=delivered", "status=failed")
+    add("http/negative/sms-tampered.json", V, "tampered", 401, "signature_invalid", to_event(req, at=at))
+    req = signed(receipt, "s", method="GET", now=at - 73 * 3600)
+    add("http/negative/sms-stale.json", V, "replayed", 401, "token_expired", to_event(req, at=at))
+    req = signed(receipt, "k", method="GET")
+    req.url = req.url.replace(f"api-key={api_key}", "api-key=someoneelse")
+    add("http/negative/sms-unknown-api-key.json", V, "tampered", 401, "unknown_api_key", to_event(req, at=at))
+
+    # Twilio.
+    req = signed(push, "u")
+    del req.headers["x-twilio-signature"]
+    add("http/negative/twilio-unsigned.json", T, "unsigned", 401, "signature_missing", to_event(req, at=at))
+    req = signed(push, "t")
+    req.body = req.body.replace(b"challenge.approved", b"challenge.denied")
+    add("http/negative/twilio-tampered.json", T, "tampered", 401, "signature_invalid", to_event(req, at=at))
+    req = signed(push, "h")
+    event = to_event(req, at=at)
+    event["headers"]["host"] = "attacker.example.com"
+    add("http/negative/twilio-other-host.json", T, "tampered", 401, "signature_invalid", event)
+    req = signed(push, "a")
+    sid = next(iter(secrets.twilio_auth_tokens))
+    req.body = req.body.replace(sid.encode(), b"AC" + b"9" * 32)
+    add(
+        "http/negative/twilio-unknown-account.json",
+        T,
+        "tampered",
+        401,
+        "unknown_account",
+        to_event(req, at=at),
+    )
+
+    # Number Insight URL token.
+    req = signed(ni, "u")
+    req.url = req.url.split("?")[0]
+    add(
+        "http/negative/number-insight-no-token.json",
+        V,
+        "unsigned",
+        401,
+        "signature_missing",
+        to_event(req, at=at),
+    )
+    req = signed(ni, "w")
+    req.url = req.url.split("?")[0] + "?token=guessed-token-guessed-token"
+    add(
+        "http/negative/number-insight-wrong-token.json",
+        V,
+        "tampered",
+        401,
+        "signature_invalid",
+        to_event(req, at=at),
+    )
+
+    # Routing.
+    add(
+        "http/negative/unknown-route.json",
+        V,
+        "malformed",
+        404,
+        "route_not_found",
+        to_event(SignedRequest("POST", base + "/vonage/nope"), at=at),
+    )
+    add(
+        "http/negative/verify-wrong-method.json",
+        V,
+        "malformed",
+        405,
+        "method_not_allowed",
+        to_event(SignedRequest("GET", base + "/vonage/verify"), at=at),
+    )
+    add(
+        "http/negative/twilio-function-vonage-path.json",
+        T,
+        "malformed",
+        404,
+        "route_not_found",
+        to_event(signed(verify, "r"), at=at),
+    )
+    return cases
+
+
+def _newest(secrets: ProviderSecrets) -> str:
+    return next(iter(secrets.vonage_signature_secrets.values()))[0]
+
+
+def normalised(case: Case, secrets: ProviderSecrets, at: int) -> dict[str, Any]:
+    """What the ingress function would enqueue for a valid case (used for the SQS samples)."""
+    request = request_from_apigw(case.event, max_body_bytes=Settings().max_body_bytes)
+    return receive(request, secrets, Settings(), now=datetime.fromtimestamp(at, UTC))
+
+
+def sqs_event(bodies: list[str], *, at: int, queue: str = "switchboard-IngestQueue") -> dict[str, Any]:
+    records = []
+    for i, body in enumerate(bodies):
+        records.append(
+            {
+                "messageId": str(uuid.uuid5(_NS, f"{queue}{i}{body}")),
+                "receiptHandle": f"handle-{i}",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": str(at * 1000),
+                    "SenderId": "AROAEXAMPLE",
+                    "ApproximateFirstReceiveTimestamp": str(at * 1000),
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
+                "awsRegion": "us-east-1",
+            }
+        )
+    return {"Records": records}
+
+
+def generate(
+    out: Path, *, at: int = SIGNED_AT, secrets: ProviderSecrets | None = None
+) -> list[dict[str, Any]]:
+    """Write every sample event under ``out`` and return the manifest (also written)."""
+    secrets = secrets or dev_secrets()
+    cases = build_cases(secrets, at)
+    manifest: list[dict[str, Any]] = []
+    by_file = {c.file: c for c in cases}
+    for c in cases:
+        if c.events:
+            c.subject_id = normalised(c, secrets, at)["subject_id"]
+        _write(out / c.file, c.event)
+        manifest.append(
+            {
+                "file": c.file,
+                "function": c.function,
+                "case": c.case,
+                "expect_status": c.expect_status,
+                "expect_code": c.expect_code,
+                "events": c.events,
+                "subject_id": c.subject_id,
+            }
+        )
+
+    def ev(name: str) -> dict[str, Any]:
+        return normalised(by_file[f"http/{name}.json"], secrets, at)
+
+    as_text: Callable[[dict[str, Any]], str] = lambda e: json.dumps(e, separators=(",", ":"))  # noqa: E731
+    sqs_cases = {
+        "sqs/batch-message-lifecycle.json": (
+            [
+                as_text(ev("messages/status-submitted")),
+                as_text(ev("messages/status-delivered")),
+                as_text(ev("messages/status-read-whatsapp")),
+            ],
+            0,
+        ),
+        "sqs/late-submitted-after-delivered.json": (
+            [as_text(ev("messages/status-delivered")), as_text(ev("messages/status-submitted"))],
+            0,
+        ),
+        "sqs/duplicate-in-batch.json": ([as_text(ev("verify/event-completed"))] * 2, 0),
+        "sqs/poison-and-valid.json": (["this is not json", as_text(ev("verify/summary-completed"))], 1),
+    }
+    for file, (bodies, failures) in sqs_cases.items():
+        _write(out / file, sqs_event(bodies, at=at))
+        manifest.append(
+            {"file": file, "function": "RecorderFunction", "case": "sqs", "expect_failures": failures}
+        )
+    known = by_file["http/verify/event-completed.json"].subject_id or ""
+    for file, subject, status_code in (
+        ("http/status/get-known-subject.json", known, 200),
+        ("http/status/get-unknown-subject.json", "00000000-0000-4000-8000-000000000000", 404),
+    ):
+        event = http_event(
+            "GET",
+            f"/status/{subject}",
+            "",
+            {},
+            b"",
+            host=SAMPLE_HOST,
+            epoch_ms=at * 1000,
+            route_key="GET /status/{subject_id}",
+            path_parameters={"subject_id": subject},
+        )
+        _write(out / file, event)
+        manifest.append(
+            {
+                "file": file,
+                "function": "StatusFunction",
+                "case": "status",
+                "expect_status": status_code,
+                "subject_id": subject,
+            }
+        )
+    _write(out / "manifest.json", {"signed_at": at, "host": SAMPLE_HOST, "cases": manifest})
+    _write(out / "env.json", env_json(secrets))
+    return manifest
+
+
+def env_json(secrets_doc: ProviderSecrets) -> dict[str, Any]:
+    """`sam local invoke --env-vars events/env.json`: fake dev secrets inline, local endpoints."""
+    inline = DEV_SECRETS.read_text()
+    common = {
+        "SWITCHBOARD_TABLE_NAME": "switchboard-HistoryTable",
+        "AWS_ENDPOINT_URL": "http://host.docker.internal:4566",
+    }
+    ingest = "http://host.docker.internal:4566/123456789012/switchboard-IngestQueue"
+    return {
+        "VonageFunction": {
+            **common,
+            "SWITCHBOARD_SECRETS_JSON": json.dumps(json.loads(inline), separators=(",", ":")),
+            "SWITCHBOARD_INGEST_QUEUE_URL": ingest,
+        },
+        "TwilioFunction": {
+            **common,
+            "SWITCHBOARD_SECRETS_JSON": json.dumps(json.loads(inline), separators=(",", ":")),
+            "SWITCHBOARD_INGEST_QUEUE_URL": ingest,
+        },
+        "RecorderFunction": {
+            **common,
+            "SWITCHBOARD_EVENTS_QUEUE_URL": "http://host.docker.internal:4566/123456789012/switchboard-EventsQueue.fifo",
+        },
+        "StatusFunction": common,
+    }
+
+
+def _write(path: Path, doc: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+__all__ = ["SIGNED_AT", "Sample", "build_cases", "generate", "json_bytes", "sample", "samples"]

@@ -1,0 +1,157 @@
+"""Sign requests exactly as Vonage and Twilio do, for `switchboard send`, the sample events and tests.
+
+Vonage JWT: HS256 over {iat, jti, iss: "Vonage", payload_hash: sha256(body), api_key,
+application_id} with the account's newest signature secret. SMS API: ``sig`` with the account's
+configured method over the parameters plus a fresh ``timestamp`` and ``nonce``. Twilio:
+``X-Twilio-Signature`` over the exact target URL and the form parameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import jwt
+
+from shared.config import ProviderSecrets
+from shared.ingress import Route
+from shared.verify.twilio import compute_twilio_signature
+from shared.verify.vonage_sms import compute_sms_signature
+
+
+@dataclass
+class SignedRequest:
+    method: str
+    url: str  # full URL, raw query string included
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path
+
+    @property
+    def query(self) -> str:
+        return urlsplit(self.url).query
+
+
+def json_bytes(payload: Mapping[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def vonage_jwt(
+    body: bytes,
+    api_key: str,
+    secret: str,
+    *,
+    iat: int,
+    jti: str | None = None,
+    application_id: str | None = None,
+) -> str:
+    claims: dict[str, Any] = {
+        "iat": iat,
+        "jti": jti or str(uuid.uuid4()),
+        "iss": "Vonage",
+        "payload_hash": hashlib.sha256(body).hexdigest(),
+        "api_key": api_key,
+    }
+    if application_id:
+        claims["application_id"] = application_id
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def first_vonage_account(secrets: ProviderSecrets) -> tuple[str, str]:
+    for api_key, values in secrets.vonage_signature_secrets.items():
+        return api_key, values[0]
+    raise LookupError("the secrets document has no vonage.signature_secrets")
+
+
+def first_twilio_account(secrets: ProviderSecrets) -> tuple[str, str]:
+    for sid, values in secrets.twilio_auth_tokens.items():
+        return sid, values[0]
+    raise LookupError("the secrets document has no twilio.auth_tokens")
+
+
+def sign(
+    route: Route,
+    payload: Mapping[str, Any],
+    secrets: ProviderSecrets,
+    base_url: str,
+    *,
+    now: int,
+    method: str | None = None,
+    encoding: str | None = None,
+    nonce: str | None = None,
+) -> SignedRequest:
+    """Build the request the provider would send for ``payload`` to ``base_url + route.path``.
+
+    ``encoding`` picks how parameters travel: "json", "form" or "query" (default per route).
+    ``nonce`` seeds the JWT id / SMS nonce (random when omitted).
+    """
+    url = base_url.rstrip("/") + route.path
+    method = method or route.methods[-1]
+    if route.scheme == "vonage_jwt":
+        api_key, secret = first_vonage_account(secrets)
+        app_id = next(iter(sorted(secrets.vonage_application_ids)), "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab")
+        if method == "GET":
+            url = f"{url}?{urlencode(_text_params(payload))}"
+            body = b""
+            headers = {}
+        else:
+            body = json_bytes(payload)
+            headers = {"content-type": "application/json"}
+        token = vonage_jwt(body, api_key, secret, iat=now, jti=nonce, application_id=app_id)
+        return SignedRequest(method, url, {**headers, "authorization": f"Bearer {token}"}, body)
+    if route.scheme == "vonage_sms":
+        api_key, secret = first_vonage_account(secrets)
+        params = {k: v for k, v in _text_params(payload).items() if k not in ("sig",)}
+        params.update({"api-key": api_key, "timestamp": str(now), "nonce": nonce or str(uuid.uuid4())})
+        params["sig"] = compute_sms_signature(params, secret, secrets.sms_method(api_key))
+        encoding = encoding or ("query" if method == "GET" else "form")
+        if encoding == "query":
+            return SignedRequest("GET", f"{url}?{urlencode(params)}")
+        if encoding == "json":
+            return SignedRequest("POST", url, {"content-type": "application/json"}, json_bytes(params))
+        return SignedRequest(
+            "POST", url, {"content-type": "application/x-www-form-urlencoded"}, urlencode(params).encode()
+        )
+    if route.scheme == "twilio":
+        sid, token = first_twilio_account(secrets)
+        params = {**_text_params(payload), "account_sid": sid}
+        if method == "GET":
+            url = f"{url}?{urlencode(params)}"
+            return SignedRequest(
+                "GET", url, {"x-twilio-signature": compute_twilio_signature(url, None, token)}
+            )
+        body = urlencode(params).encode()
+        headers = {
+            "content-type": "application/x-www-form-urlencoded",
+            "x-twilio-signature": compute_twilio_signature(url, {k: [v] for k, v in params.items()}, token),
+        }
+        return SignedRequest("POST", url, headers, body)
+    if route.scheme == "url_token":
+        if not secrets.number_insight_token:
+            raise LookupError("the secrets document has no number_insight_token")
+        url = f"{url}?{urlencode({'token': secrets.number_insight_token})}"
+        return SignedRequest("POST", url, {"content-type": "application/json"}, json_bytes(payload))
+    raise ValueError(f"unknown scheme {route.scheme}")
+
+
+def _text_params(payload: Mapping[str, Any]) -> dict[str, str]:
+    """Form/query parameters are strings; nested values travel as JSON text (Twilio metadata)."""
+    out = {}
+    for key, value in payload.items():
+        if isinstance(value, str):
+            out[key] = value
+        elif isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, int | float):
+            out[key] = str(value)
+        elif value is not None:
+            out[key] = json.dumps(value, separators=(",", ":"))
+    return out

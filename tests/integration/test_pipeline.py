@@ -1,0 +1,198 @@
+"""The pipeline end to end in-process: every file in events/ through the real handlers under moto."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from shared.recorder import TTL_ATTRIBUTE
+from switchboard.template import resources
+from tests.integration.conftest import MANIFEST, Harness, cases, load_event
+
+
+def _published(h: Harness) -> list[dict[str, Any]]:
+    return [json.loads(m["body"]) for m in h.queue_messages("EventsQueue")]
+
+
+def _failing_once(original: Any, error_code: str = "InternalError") -> Any:
+    calls = {"n": 0}
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ClientError({"Error": {"Code": error_code, "Message": "injected"}}, "Injected")
+        return original(*args, **kwargs)
+
+    return wrapper
+
+
+@pytest.mark.parametrize("case", cases("valid"))
+def test_a_valid_webhook_is_acknowledged_recorded_once_and_published_once(
+    harness: Harness, case: dict[str, Any]
+):
+    response = harness.send(case)
+    assert response["statusCode"] == case["expect_status"], response["body"]
+    event_id = response["headers"]["x-switchboard-event-id"]
+    harness.drain()
+    history = harness.history(case["subject_id"])
+    assert [h["event_id"]["S"] for h in history] == [event_id]
+    published = _published(harness)
+    assert [p["event_id"] for p in published] == [event_id]
+    assert published[0]["subject_id"] == case["subject_id"]
+
+
+@pytest.mark.parametrize("case", cases("valid"))
+def test_the_same_delivery_twice_is_still_one_event(harness: Harness, case: dict[str, Any]):
+    first, second = harness.send(case), harness.send(case)
+    assert first["statusCode"] == second["statusCode"] == case["expect_status"]
+    harness.drain()
+    assert len(harness.history(case["subject_id"])) == 1
+    assert len(_published(harness)) == 1
+
+
+@pytest.mark.parametrize("case", cases("unsigned", "tampered", "replayed", "malformed"))
+def test_a_rejected_webhook_gets_its_code_and_stores_nothing(harness: Harness, case: dict[str, Any]):
+    response = harness.send(case)
+    assert response["statusCode"] == case["expect_status"]
+    assert json.loads(response["body"])["error"] == case["expect_code"]
+    assert "Traceback" not in response["body"]
+    harness.drain()
+    assert harness.all_items() == []
+    assert _published(harness) == []
+
+
+def test_every_event_file_is_in_the_manifest_and_used_by_these_tests():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "events"
+    on_disk = {str(p.relative_to(root)) for p in root.glob("http/**/*.json")} | {
+        str(p.relative_to(root)) for p in root.glob("sqs/*.json")
+    }
+    assert on_disk == {c["file"] for c in MANIFEST["cases"]}
+
+
+def test_a_failed_queue_write_answers_503_and_the_retry_records_exactly_one_event(harness: Harness):
+    file = "http/messages/status-delivered.json"
+    harness.send(file)  # builds the clients; this first delivery is accepted
+    harness.drain()
+    assert len(_published(harness)) == 1
+    sqs = harness.client("sqs")
+    original = sqs.send_message
+    sqs.send_message = _failing_once(original)
+    try:
+        case = next(c for c in MANIFEST["cases"] if c["file"] == "http/messages/status-submitted.json")
+        failed = harness.send(case)
+        assert failed["statusCode"] == 503
+        assert json.loads(failed["body"])["error"] == "storage_unavailable"
+        assert failed["headers"].get("retry-after")
+        retried = harness.send(case)
+        assert retried["statusCode"] == 200
+    finally:
+        sqs.send_message = original
+    harness.drain()
+    assert len(harness.history(case["subject_id"])) == 2  # delivered + the late submitted
+    assert len(_published(harness)) == 1
+
+
+def test_a_dynamodb_failure_while_recording_is_retried_and_recorded_once(harness: Harness):
+    case = next(c for c in MANIFEST["cases"] if c["file"] == "http/verify/event-completed.json")
+    harness.send(case)
+    dynamodb = harness.client("dynamodb")
+    original = dynamodb.update_item
+    dynamodb.update_item = _failing_once(original, "ProvisionedThroughputExceededException")
+    try:
+        polls = harness.drain()
+    finally:
+        dynamodb.update_item = original
+    assert polls[0].failed == 1  # the first attempt failed after the history write …
+    assert sum(p.received for p in polls) == 2  # … and the retry resumed it
+    assert len(harness.history(case["subject_id"])) == 1
+    published = _published(harness)
+    assert len(published) == 1
+    assert published[0]["current"]["status"] == "completed"
+
+
+def test_a_late_status_joins_the_history_but_never_moves_the_status_backwards(harness: Harness):
+    for file in ("http/messages/status-delivered.json", "http/messages/status-submitted.json"):
+        assert harness.send(file)["statusCode"] == 200
+    harness.drain()
+    subject = next(c for c in MANIFEST["cases"] if c["file"] == "http/messages/status-delivered.json")[
+        "subject_id"
+    ]
+    items = harness.items(subject)
+    status = next(i for i in items if i["sk"]["S"] == "STATUS")
+    assert status["status"]["S"] == "delivered"
+    assert sorted(h["status"]["S"] for h in harness.history(subject)) == ["delivered", "submitted"]
+    published = {p["status"]: p["current"]["status"] for p in _published(harness)}
+    assert published == {"delivered": "delivered", "submitted": "delivered"}
+
+
+def test_the_status_api_returns_the_history_in_order_and_404_for_an_unknown_subject(harness: Harness):
+    for file in ("http/verify/event-completed.json", "http/verify/summary-completed.json"):
+        harness.send(file)
+    harness.drain()
+    known = harness.invoke("StatusFunction", load_event("http/status/get-known-subject.json"))
+    assert known["statusCode"] == 200
+    body = json.loads(known["body"])
+    assert body["status"] == "completed" and body["product"] == "verify" and body["provider"] == "vonage"
+    keys = [(e["occurred_at"], e["received_at"]) for e in body["history"]]
+    assert keys == sorted(keys) and len(keys) >= 1
+    unknown = harness.invoke("StatusFunction", load_event("http/status/get-unknown-subject.json"))
+    assert unknown["statusCode"] == 404
+    assert json.loads(unknown["body"])["error"] == "not_found"
+
+
+@pytest.mark.parametrize("case", cases("sqs"))
+def test_recorder_sample_batches_report_only_their_bad_records(harness: Harness, case: dict[str, Any]):
+    result = harness.invoke("RecorderFunction", load_event(case["file"]))
+    assert len(result["batchItemFailures"]) == case["expect_failures"]
+
+
+def test_a_duplicate_inside_one_batch_is_published_once(harness: Harness):
+    harness.invoke("RecorderFunction", load_event("sqs/duplicate-in-batch.json"))
+    assert len(_published(harness)) == 1
+
+
+def test_a_poison_message_reaches_the_ingest_dlq_after_max_receives(harness: Harness):
+    sqs = harness.client("sqs")
+    sqs.send_message(QueueUrl=harness.stack.refs["IngestQueue"], MessageBody="not json at all")
+    harness.drain(max_polls=10)
+    dlq = harness.queue_messages("IngestDLQ")
+    assert [m["body"] for m in dlq] == ["not json at all"]
+    assert harness.all_items() == []
+
+
+def test_ttl_attribute_of_the_table_is_the_one_the_items_carry(harness: Harness):
+    table = resources(harness.template, "AWS::DynamoDB::Table")["HistoryTable"]["Properties"]
+    assert table["TimeToLiveSpecification"]["AttributeName"] == TTL_ATTRIBUTE
+    harness.send("http/verify/event-completed.json")
+    harness.drain()
+    items = harness.all_items()
+    assert len(items) == 3  # dedupe record, history item, status projection
+    assert all(TTL_ATTRIBUTE in item for item in items)
+    ttl = harness.client("dynamodb").describe_time_to_live(TableName=harness.stack.refs["HistoryTable"])
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == TTL_ATTRIBUTE
+
+
+def test_a_rejection_is_logged_with_its_code_and_counted_as_a_metric(
+    harness: Harness, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+):
+    harness.send("http/negative/verify-tampered-body.json")
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [m.get("WebhookRejected") for m in metrics] == [[1.0]]
+    rejected = [r for r in caplog.records if r.getMessage() == "webhook rejected"]
+    assert [getattr(r, "code", None) for r in rejected] == ["payload_hash_mismatch"]
+    assert "devkey01" in str(getattr(rejected[0], "diagnostic", ""))  # which key was tried …
+    assert "FAKE" not in caplog.text  # … never the secret
+
+
+def test_logs_mask_the_senders_phone_number(harness: Harness, caplog: pytest.LogCaptureFixture):
+    event = load_event("http/messages/inbound-sms.json")
+    sender = json.loads(event["body"])["from"]
+    assert harness.invoke("VonageFunction", event)["statusCode"] == 200
+    accepted = [r for r in caplog.records if r.getMessage() == "webhook accepted"]
+    assert [getattr(r, "from", None) for r in accepted] == ["*" * (len(sender) - 3) + sender[-3:]]
+    assert sender not in caplog.text
