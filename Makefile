@@ -72,8 +72,7 @@ test: lint validate smoke
 	$(BIN)/python -m pytest -q
 
 run: $(STAMP)
-	@echo "The local stack (moto server + the real handlers on 127.0.0.1:3000) arrives with the [local] issue."
-	@echo "Until then: make test runs every verifier and normaliser against the providers' own vectors."
+	$(BIN)/switchboard run
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

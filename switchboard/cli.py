@@ -1,15 +1,382 @@
-"""`switchboard`: the command line of the local stack and of a deployed one."""
+"""switchboard — run the local stack, send correctly signed Vonage and Twilio events, query a status,
+consume the events queue, redrive the DLQs.
+
+With no target flag every command talks to the local stack started by `make run`. With
+`--stack NAME` it talks to a deployed stack (AWS_PROFILE / AWS_REGION or --profile / --region).
+
+Exit codes: 0 ok · 1 the target answered with an error (HTTP >= 400, or an AWS error) ·
+2 usage error (unknown sample, bad flag) · 3 the local stack is not running or not reachable.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
-from collections.abc import Sequence
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
-EXIT_OK = 0
-EXIT_USAGE = 2
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_RUNNING = 0, 1, 2, 3
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --- targets -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    name: str
+    base_url: str
+    clients: Callable[[str], Any]
+    queues: dict[str, str]  # ingest, ingest_dlq, events, events_dlq
+    secrets_text: Callable[[], str]
+    status: Callable[[str], tuple[int, bytes]]
+    has_message_move_task: bool = True  # moto (the local emulator) does not implement it
+
+
+def _http(
+    method: str, url: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, data=body or None, method=method, headers=headers or {})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - URLs the user targets
+            return response.status, dict(response.headers.items()), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers.items()), exc.read()
+
+
+def local_target() -> Target:
+    from switchboard.local import read_state, state_file
+
+    state = read_state()
+    if state is None:
+        raise CliError(
+            f"the local stack is not running (no {state_file()}). Start it in another terminal: make run",
+            EXIT_NOT_RUNNING,
+        )
+    try:
+        _http("GET", state.base_url + "/")
+    except (urllib.error.URLError, OSError):
+        raise CliError(
+            f"the local stack at {state.base_url} does not answer (stopped?). Start it: make run",
+            EXIT_NOT_RUNNING,
+        ) from None
+    import boto3
+
+    # The emulator accepts any credentials; these are not secrets.
+    session = boto3.session.Session(
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106
+        region_name=state.region,
+    )
+
+    def status(subject: str) -> tuple[int, bytes]:
+        code, _, body = _http("GET", f"{state.base_url}/status/{quote(subject, safe='')}")
+        return code, body
+
+    return Target(
+        name="local",
+        base_url=state.base_url,
+        clients=lambda s: session.client(s, endpoint_url=state.aws_endpoint),  # type: ignore[call-overload]
+        queues={
+            "ingest": state.ingest_queue_url,
+            "ingest_dlq": state.ingest_dlq_url,
+            "events": state.events_queue_url,
+            "events_dlq": state.events_dlq_url,
+        },
+        secrets_text=lambda: Path(state.secrets_file).read_text(encoding="utf-8"),
+        status=status,
+        has_message_move_task=False,
+    )
+
+
+def stack_target(name: str, *, region: str | None, profile: str | None) -> Target:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    session = boto3.session.Session(region_name=region, profile_name=profile)
+    try:
+        stacks = session.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
+    except (ClientError, BotoCoreError) as exc:
+        raise CliError(f"cannot read stack {name!r}: {exc}") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+    def secrets_text() -> str:
+        value: str = session.client("secretsmanager").get_secret_value(SecretId=outputs["SecretArn"])[
+            "SecretString"
+        ]
+        return value
+
+    def status(subject: str) -> tuple[int, bytes]:
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        url = f"{outputs['StatusApiUrl']}/{quote(subject, safe='')}"
+        request = AWSRequest(method="GET", url=url)
+        credentials = session.get_credentials()
+        if credentials is None:
+            raise CliError("no AWS credentials to sign the status request (AWS_PROFILE?)")
+        SigV4Auth(credentials, "execute-api", session.region_name).add_auth(request)
+        code, _, body = _http("GET", url, headers=dict(request.headers.items()))
+        return code, body
+
+    return Target(
+        name=name,
+        base_url=outputs["ApiBaseUrl"],
+        clients=lambda s: session.client(s),  # type: ignore[call-overload]
+        queues={
+            "ingest": outputs["IngestQueueUrl"],
+            "ingest_dlq": outputs["IngestDLQUrl"],
+            "events": outputs["EventsQueueUrl"],
+            "events_dlq": outputs["EventsDLQUrl"],
+        },
+        secrets_text=secrets_text,
+        status=status,
+    )
+
+
+def target_from(args: argparse.Namespace) -> Target:
+    if getattr(args, "stack", None):
+        return stack_target(args.stack, region=args.region, profile=args.profile)
+    return local_target()
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from switchboard.local import run
+
+    return run(port=args.port, secrets=args.secrets)
+
+
+def cmd_samples(args: argparse.Namespace) -> int:
+    from switchboard.samples import default_method, samples
+
+    rows = [(s.name, default_method(s), s.route.path) for s in samples()]
+    width = max(len(r[0]) for r in rows)
+    for name, method, path in rows:
+        print(f"{name:{width}}  {method:4} {path}")
+    return EXIT_OK
+
+
+def _set_field(payload: dict[str, Any], assignment: str) -> None:
+    if "=" not in assignment:
+        raise CliError(f"--set wants field=value, got {assignment!r}", EXIT_USAGE)
+    path, value = assignment.split("=", 1)
+    keys = path.split(".")
+    node = payload
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise CliError(f"--set {path}: {key} is not an object", EXIT_USAGE)
+    try:
+        node[keys[-1]] = json.loads(value) if value[:1] in "{[" else value
+    except ValueError:
+        node[keys[-1]] = value
+
+
+def _with_status(sample: Any, payload: dict[str, Any], status: str) -> dict[str, Any]:
+    payload = json.loads(json.dumps(payload))
+    if sample.route.product == "verify_push":
+        kind = str(payload.get("type", "challenge.approved")).split(".")[0]
+        payload["type"] = f"{kind}.{status}"
+        # A new status is a new Twilio delivery; the same status again is a retry of the same one.
+        payload["uuid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sample.name}/{status}/{payload.get('uuid')}"))
+    elif "status" in payload:
+        payload["status"] = status
+    else:
+        raise CliError(f"sample {sample.name} has no status to change (it is an inbound message)", EXIT_USAGE)
+    return payload
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    from shared.config import ProviderSecrets
+    from switchboard.samples import default_method, sample
+    from switchboard.signing import sign
+
+    try:
+        chosen = sample(args.sample)
+    except KeyError:
+        raise CliError(
+            f"unknown sample {args.sample!r}; `switchboard samples` lists them", EXIT_USAGE
+        ) from None
+    if args.url:
+        base = args.url.rstrip("/")
+        if args.secrets:
+            secrets_text = Path(args.secrets).read_text(encoding="utf-8")
+        elif args.stack:
+            secrets_text = target_from(args).secrets_text()
+        else:
+            from switchboard.local import DEV_SECRETS
+
+            secrets_text = DEV_SECRETS.read_text(encoding="utf-8")
+    else:
+        target = target_from(args)
+        base = target.base_url
+        secrets_text = (
+            Path(args.secrets).read_text(encoding="utf-8") if args.secrets else target.secrets_text()
+        )
+    secrets = ProviderSecrets.from_json(secrets_text, source=args.secrets or "the target's secrets")
+    payload: dict[str, Any] = json.loads(json.dumps(chosen.payload))
+    for assignment in args.set or []:
+        _set_field(payload, assignment)
+    statuses = [s.strip() for s in args.status.split(",")] if args.status else [None]
+    method = (args.method or default_method(chosen)).upper()
+    if method not in chosen.route.methods:
+        raise CliError(
+            f"{chosen.route.path} accepts {', '.join(chosen.route.methods)}, not {method}", EXIT_USAGE
+        )
+    worst = EXIT_OK
+    for status in statuses:
+        body = _with_status(chosen, payload, status) if status else payload
+        for _ in range(max(args.repeat, 1)):
+            request = sign(
+                chosen.route, body, secrets, base, now=int(time.time()), method=method, encoding=args.encoding
+            )
+            try:
+                code, headers, answer = _http(request.method, request.url, request.body, request.headers)
+            except (urllib.error.URLError, OSError) as exc:
+                raise CliError(
+                    f"cannot reach {base}: {exc}", EXIT_NOT_RUNNING if not args.url else EXIT_ERROR
+                ) from None
+            event_id = {k.lower(): v for k, v in headers.items()}.get("x-switchboard-event-id", "")
+            detail = event_id if code < 300 else answer.decode("utf-8", "replace")[:300]
+            print(f"{request.method} {chosen.route.path} -> HTTP {code} {detail}".rstrip())
+            if code >= 400:
+                worst = EXIT_ERROR
+    return worst
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    target = target_from(args)
+    code, body = target.status(args.subject_id)
+    if code >= 400:
+        try:
+            error = json.loads(body)
+        except ValueError:
+            error = {"error": "http_error", "message": body.decode("utf-8", "replace")[:300]}
+        if args.json:
+            print(json.dumps({"http_status": code, **error}))
+        else:
+            print(
+                f"HTTP {code}: {error.get('error', '')} {error.get('message', '')}".strip(), file=sys.stderr
+            )
+        return EXIT_ERROR
+    doc = json.loads(body)
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return EXIT_OK
+    final = " (terminal)" if doc.get("terminal") else ""
+    print(
+        f"{doc['subject_id']}  {doc['provider']}/{doc['product']}  status: {doc['status']}{final}  updated {doc['updated_at']}"
+    )
+    print()
+    rows = [("OCCURRED AT", "TYPE", "STATUS", "EVENT ID", "RECEIVED AT")]
+    rows += [
+        (e["occurred_at"], e["type"], e["status"], e["event_id"], e["received_at"]) for e in doc["history"]
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    return EXIT_OK
+
+
+def cmd_consume(args: argparse.Namespace) -> int:
+    target = target_from(args)
+    sqs, url = target.clients("sqs"), target.queues["events"]
+    received = 0
+    deadline = time.monotonic() + args.wait
+    while received < args.max:
+        remaining = max(0, int(deadline - time.monotonic()))
+        got = sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=min(10, args.max - received),
+            WaitTimeSeconds=min(remaining, 20),
+            VisibilityTimeout=0 if args.keep else 30,
+        )
+        messages = got.get("Messages") or []
+        for m in messages:
+            event = json.loads(m["Body"])
+            received += 1
+            if args.json:
+                print(json.dumps(event, separators=(",", ":")), flush=True)
+            else:
+                current = (event.get("current") or {}).get("status")
+                print(
+                    f"{event['occurred_at']}  {event['type']:28} {event['subject_id']}  {event['status']}"
+                    f"  (current: {current})  {event['event_id']}",
+                    flush=True,
+                )
+            if not args.keep:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        if not messages and time.monotonic() >= deadline:
+            break
+    if not args.json:
+        print(f"{received} event(s){' (kept on the queue)' if args.keep else ''}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_redrive(args: argparse.Namespace) -> int:
+    from botocore.exceptions import ClientError
+
+    target = target_from(args)
+    sqs = target.clients("sqs")
+    source, dlq = target.queues[args.queue], target.queues[f"{args.queue}_dlq"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    count = int(
+        sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+            "ApproximateNumberOfMessages"
+        ]
+    )
+    if target.has_message_move_task:
+        try:
+            task = sqs.start_message_move_task(SourceArn=dlq_arn)
+        except ClientError as exc:
+            raise CliError(f"StartMessageMoveTask failed: {exc}") from None
+        print(
+            f"redrive started (AWS message move task {task['TaskHandle'][:12]}…): "
+            f"about {count} message(s) from the {args.queue} DLQ"
+        )
+        return EXIT_OK
+    moved = _move_messages(sqs, dlq, source)
+    print(f"moved {moved} message(s) from the {args.queue} DLQ back to the {args.queue} queue")
+    return EXIT_OK
+
+
+def _move_messages(sqs: Any, dlq: str, source: str) -> int:
+    """What StartMessageMoveTask does, for emulators without it: receive, send back, delete."""
+    fifo = source.endswith(".fifo")
+    moved = 0
+    while True:
+        got = sqs.receive_message(
+            QueueUrl=dlq, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
+        )
+        messages = got.get("Messages") or []
+        if not messages:
+            return moved
+        for m in messages:
+            kwargs: dict[str, Any] = {"QueueUrl": source, "MessageBody": m["Body"]}
+            if fifo:
+                attrs = m.get("Attributes", {})
+                kwargs["MessageGroupId"] = attrs.get("MessageGroupId", "redrive")
+                # A fresh deduplication id: the original one may still be inside SQS's 5-minute window.
+                kwargs["MessageDeduplicationId"] = f"redrive-{m['MessageId']}-{int(time.time())}"[:128]
+            sqs.send_message(**kwargs)
+            sqs.delete_message(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"])
+            moved += 1
 
 
 def cmd_events(args: argparse.Namespace) -> int:
@@ -23,19 +390,78 @@ def cmd_events(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- parser --------------------------------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="switchboard", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    ev = sub.add_parser("events", help="write the sample API Gateway/SQS events, freshly signed")
-    ev.add_argument("--out", required=True, help="folder to write to")
-    ev.add_argument("--at", help="signing time (unix seconds; default now)")
-    ev.set_defaults(func=cmd_events)
+    parser = argparse.ArgumentParser(
+        prog="switchboard", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_target(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--stack", help="a deployed stack's name (default: the local stack)")
+        p.add_argument("--region", help="AWS region of --stack")
+        p.add_argument("--profile", help="AWS profile for --stack")
+        return p
+
+    p = sub.add_parser("run", help="run the local stack in the foreground (what `make run` does)")
+    p.add_argument("--port", type=int, help="webhook port (default $PORT or 3000)")
+    p.add_argument(
+        "--secrets", help="provider secrets JSON (default $SWITCHBOARD_SECRETS or the fake dev file)"
+    )
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("samples", help="list the sample events")
+    p.set_defaults(func=cmd_samples)
+
+    p = with_target(sub.add_parser("send", help="sign a sample as the provider would and send it"))
+    p.add_argument("sample", help="a name from `switchboard samples`, e.g. verify/event-completed")
+    p.add_argument("--url", help="base URL to send to, e.g. a deployed stage (default: the local stack)")
+    p.add_argument(
+        "--status", help="status to send; a comma-separated list sends one event per status, in order"
+    )
+    p.add_argument(
+        "--set", action="append", metavar="FIELD=VALUE", help="override a payload field (dots for nesting)"
+    )
+    p.add_argument("--repeat", type=int, default=1, help="send each event N times (replays are one event)")
+    p.add_argument("--method", help="GET or POST (default: the provider's default for the route)")
+    p.add_argument("--encoding", choices=["query", "form", "json"], help="SMS API: how parameters travel")
+    p.add_argument("--secrets", help="secrets JSON to sign with (default: the target's)")
+    p.set_defaults(func=cmd_send)
+
+    p = with_target(sub.add_parser("status", help="the current status and history of a subject"))
+    p.add_argument("subject_id")
+    p.add_argument("--json", action="store_true", help="print the API's JSON")
+    p.set_defaults(func=cmd_status)
+
+    p = with_target(sub.add_parser("consume", help="receive (and delete) events from the events queue"))
+    p.add_argument("--max", type=int, default=100, help="stop after N events (default 100)")
+    p.add_argument("--wait", type=int, default=2, help="seconds to wait for events (default 2)")
+    p.add_argument("--json", action="store_true", help="one JSON event per line")
+    p.add_argument("--keep", action="store_true", help="do not delete what was received")
+    p.set_defaults(func=cmd_consume)
+
+    p = with_target(sub.add_parser("redrive", help="move a DLQ's messages back to its queue"))
+    p.add_argument("--queue", choices=["ingest", "events"], default="ingest")
+    p.set_defaults(func=cmd_redrive)
+
+    p = sub.add_parser("events", help="write the sample API Gateway/SQS events, freshly signed")
+    p.add_argument("--out", required=True, help="folder to write to")
+    p.add_argument("--at", help="signing time (unix seconds; default now)")
+    p.set_defaults(func=cmd_events)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
     return code
 
 

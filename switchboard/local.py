@@ -1,0 +1,409 @@
+"""The local stack: what `sam deploy` creates, on 127.0.0.1, with no Docker and no AWS account.
+
+- an AWS emulator (moto's server, in this process) with the table, queues and secret created from
+  template.yaml's own resource properties;
+- an HTTP server serving template.yaml's HTTP API routes, turning each request into the real
+  API Gateway payload-2.0 event (raw path, raw query string, headers, base64 body where API Gateway
+  would use one) and invoking the real handler with it (IAM authorisation is skipped locally);
+- the recorder, fed from the ingest queue as Lambda's event source mapping would feed it (batches,
+  ReportBatchItemFailures, the queue's redrive policy sending a message to the DLQ after 5 receives).
+
+State (ports, queue URLs) is written to a small JSON file so the CLI can find the running stack.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import errno
+import importlib
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from switchboard.apigw import http_event
+from switchboard.esm import LambdaContext, poll_once
+from switchboard.template import (
+    ROOT,
+    function_environment,
+    functions,
+    handler_module,
+    http_routes,
+    load_template,
+    provision,
+    queue_sources,
+)
+
+DEFAULT_PORT = 3000
+REGION = "us-east-1"
+DEV_SECRETS = Path(__file__).resolve().parent / "dev_secrets.json"
+STATE_FILE = ROOT / ".switchboard" / "local-stack.json"
+RETRY_DELAY_S = 2  # how soon a failed record comes back locally (AWS: the queue's VisibilityTimeout)
+
+
+class PortInUse(Exception):
+    pass
+
+
+@dataclass
+class LocalState:
+    base_url: str
+    aws_endpoint: str
+    region: str
+    table: str
+    ingest_queue_url: str
+    ingest_dlq_url: str
+    events_queue_url: str
+    events_dlq_url: str
+    secret_id: str
+    secrets_file: str
+    pid: int
+
+
+def state_file() -> Path:
+    return Path(os.environ.get("SWITCHBOARD_STATE_FILE") or STATE_FILE)
+
+
+def read_state() -> LocalState | None:
+    path = state_file()
+    try:
+        return LocalState(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _check_free(port: int, what: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(
+                    f"port {port} ({what}) is already in use on 127.0.0.1 — is another `make run` running? "
+                    f"Stop it, or pick another port: PORT={port + 10} make run"
+                ) from None
+            raise
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class LocalStack:
+    def __init__(self, *, port: int, aws_port: int, secrets_file: Path, quiet: bool = False) -> None:
+        self.port = port
+        self.aws_port = aws_port
+        self.secrets_file = secrets_file
+        self.quiet = quiet
+        self.template = load_template()
+        self.routes = http_routes(self.template)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._moto: Any = None
+        self._http: ThreadingHTTPServer | None = None
+        self.state: LocalState | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> LocalState:
+        _check_free(self.port, "webhooks")
+        _check_free(self.aws_port, "AWS emulator")
+        secret_text = self.secrets_file.read_text(encoding="utf-8")
+        from shared.config import ProviderSecrets
+
+        ProviderSecrets.from_json(secret_text, source=str(self.secrets_file))  # fail fast, naming the key
+
+        import logging
+
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's own access log
+
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
+        self._moto.start()
+        endpoint = f"http://127.0.0.1:{self.aws_port}"
+        for key, value in {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+        }.items():
+            os.environ[key] = value
+        os.environ.pop("AWS_PROFILE", None)
+
+        import boto3
+
+        session = boto3.session.Session(region_name=REGION)
+        stack = provision(lambda s: session.client(s, endpoint_url=endpoint), secret_string=secret_text)
+        for logical in functions(self.template):
+            for key, value in function_environment(self.template, logical, stack).items():
+                os.environ[key] = value
+        # Local differences from AWS: metrics (EMF lines) off, warnings and up only (a rejection's code
+        # and diagnostic; LOG_LEVEL=INFO shows every event), and the secret re-read every 5 s.
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+        os.environ["POWERTOOLS_LOG_LEVEL"] = os.environ.get("LOG_LEVEL", "WARNING")
+        os.environ["SWITCHBOARD_SECRETS_CACHE_SECONDS"] = "5"
+
+        self._http = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler_class())
+        self._http.daemon_threads = True
+        self._spawn(self._http.serve_forever, "http")
+        for source in queue_sources(self.template):
+            self._spawn(lambda s=source: self._poll(s, stack.refs[s.queue]), f"poller-{source.function}")
+
+        self.state = LocalState(
+            base_url=f"http://127.0.0.1:{self.port}",
+            aws_endpoint=endpoint,
+            region=REGION,
+            table=stack.refs["HistoryTable"],
+            ingest_queue_url=stack.refs["IngestQueue"],
+            ingest_dlq_url=stack.refs["IngestDLQ"],
+            events_queue_url=stack.refs["EventsQueue"],
+            events_dlq_url=stack.refs["EventsDLQ"],
+            secret_id=stack.refs["ProviderSecret"],
+            secrets_file=str(self.secrets_file),
+            pid=os.getpid(),
+        )
+        path = state_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self.state), indent=2))
+        return self.state
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+        for t in self._threads:
+            t.join(timeout=5)
+        if self._moto is not None:
+            self._moto.stop()
+        with contextlib.suppress(OSError):
+            state = read_state()
+            if state is not None and state.pid == os.getpid():
+                state_file().unlink()
+
+    def _spawn(self, target: Any, name: str) -> None:
+        t = threading.Thread(target=target, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    # --- the event source mapping ----------------------------------------------------------------
+
+    def _poll(self, source: Any, queue_url: str) -> None:
+        from shared import aws
+
+        handler = self.invoker(source.function)
+        while not self._stop.is_set():
+            try:
+                poll_once(
+                    aws.client("sqs"),
+                    queue_url,
+                    handler,
+                    function_name=source.function,
+                    batch_size=source.batch_size,
+                    wait_s=1,
+                    report_batch_item_failures=source.report_batch_item_failures,
+                    retry_delay_s=RETRY_DELAY_S,
+                    region=REGION,
+                )
+            except Exception as exc:  # the emulator going away at shutdown, or a bug: keep polling
+                if self._stop.is_set():
+                    return
+                self._log(f"poller {source.function}: {type(exc).__name__}: {exc}")
+                time.sleep(1)
+
+    # --- HTTP ------------------------------------------------------------------------------------
+
+    def invoker(self, logical: str) -> Any:
+        return importlib.import_module(handler_module(self.template, logical)).handler
+
+    def match(self, method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
+        for route in self.routes:
+            if route.method != method:
+                continue
+            params = _match_path(route.path, path)
+            if params is not None:
+                return route.function, f"{route.method} {route.path}", params
+        return None
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        stack = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "switchboard-local"
+
+            def _serve(self) -> None:
+                raw_path, _, raw_query = self.path.partition("?")
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                matched = stack.match(self.command, raw_path)
+                if matched is None:  # what API Gateway answers for a route it does not have
+                    self._reply(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
+                    stack._access(self.command, self.path, 404, "")
+                    return
+                function, route_key, params = matched
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                headers["x-forwarded-proto"] = "http"
+                headers["x-forwarded-port"] = str(stack.port)
+                headers["x-forwarded-for"] = self.client_address[0]
+                event = http_event(
+                    self.command,
+                    raw_path,
+                    raw_query,
+                    headers,
+                    body,
+                    host=headers.get("host", f"127.0.0.1:{stack.port}"),
+                    route_key=route_key,
+                    path_parameters=params or None,
+                    source_ip=self.client_address[0],
+                )
+                try:
+                    result = stack.invoker(function)(event, LambdaContext(function_name=function))
+                except Exception as exc:
+                    stack._log(f"{function} raised {type(exc).__name__}: {exc}")
+                    self._reply(
+                        500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}'
+                    )
+                    return
+                status = int(result.get("statusCode", 200))
+                out = result.get("body") or ""
+                data = base64.b64decode(out) if result.get("isBase64Encoded") else str(out).encode()
+                self._reply(status, result.get("headers") or {}, data)
+                stack._access(
+                    self.command,
+                    self.path,
+                    status,
+                    (result.get("headers") or {}).get("x-switchboard-event-id", ""),
+                )
+
+            def _reply(self, status: int, headers: dict[str, str], data: bytes) -> None:
+                self.send_response(status)
+                for k, v in headers.items():
+                    if k.lower() not in ("content-length", "connection"):
+                        self.send_header(k, v)
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                if data and self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # access lines are printed by _access
+
+        return Handler
+
+    def _access(self, method: str, path: str, status: int, event_id: str) -> None:
+        shown = path.split("?")[0] + ("?…" if "?" in path else "")  # query strings hold numbers and tokens
+        self._log(f"{method:5} {shown:32} {status}  {event_id}")
+
+    def _log(self, line: str) -> None:
+        if not self.quiet:
+            print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+
+
+def _match_path(template: str, path: str) -> dict[str, str] | None:
+    t_parts, p_parts = template.strip("/").split("/"), path.strip("/").split("/")
+    if len(t_parts) != len(p_parts):
+        return None
+    params = {}
+    for t, p in zip(t_parts, p_parts, strict=True):
+        if t.startswith("{") and t.endswith("}"):
+            if not p:
+                return None
+            from urllib.parse import unquote
+
+            params[t[1:-1]] = unquote(p)
+        elif t != p:
+            return None
+    return params
+
+
+def banner(state: LocalState, routes: list[Any]) -> str:
+    lines = [
+        "",
+        "Switchboard local stack is running (Ctrl-C stops it).",
+        "",
+        "Webhook URLs (what you would paste into the dashboards):",
+    ]
+    seen = set()
+    for r in routes:
+        if r.path in seen:
+            continue
+        seen.add(r.path)
+        methods = "/".join(x.method for x in routes if x.path == r.path)
+        note = "  (IAM in AWS; open locally)" if r.auth else ""
+        lines.append(f"  {methods:8} {state.base_url}{r.path}{note}")
+    lines += [
+        "",
+        f"Provider secrets: {state.secrets_file}",
+        "  (loaded into the local Secrets Manager secret; set SWITCHBOARD_SECRETS=path/to/file.json to use yours)",
+        f"AWS emulator:     {state.aws_endpoint}  (moto; table {state.table})",
+        "",
+        "Send a first event from another terminal:",
+        "  .venv/bin/switchboard send verify/event-completed",
+        "  .venv/bin/switchboard status c11236f4-00bf-4b89-84ba-88b25df97315",
+        "  .venv/bin/switchboard consume",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def running(
+    *, port: int, aws_port: int | None = None, secrets_file: Path | None = None, quiet: bool = True
+) -> Iterator[LocalStack]:
+    stack = LocalStack(
+        port=port, aws_port=aws_port or _free_port(), secrets_file=secrets_file or DEV_SECRETS, quiet=quiet
+    )
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+def run(port: int | None = None, aws_port: int | None = None, secrets: str | None = None) -> int:
+    port = port or int(os.environ.get("PORT") or DEFAULT_PORT)
+    aws_port = aws_port or int(os.environ.get("SWITCHBOARD_AWS_PORT") or port + 1566)
+    secrets_file = Path(secrets or os.environ.get("SWITCHBOARD_SECRETS") or DEV_SECRETS)
+    if not secrets_file.is_file():
+        print(f"error: secrets file {secrets_file} does not exist (SWITCHBOARD_SECRETS)", file=sys.stderr)
+        return 2
+    stack = LocalStack(port=port, aws_port=aws_port, secrets_file=secrets_file)
+    try:
+        state = stack.start()
+    except PortInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        stack.stop()
+        return 3
+    except Exception as exc:
+        print(f"error: the local stack could not start: {exc}", file=sys.stderr)
+        stack.stop()
+        return 1
+    print(banner(state, stack.routes), flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        while not stopped.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    print("\nstopping…", flush=True)
+    stack.stop()
+    print("stopped.", flush=True)
+    return 0

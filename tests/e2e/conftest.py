@@ -1,0 +1,106 @@
+"""Start the real local stack (`switchboard run`) in a subprocess on free ports, for the whole module."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "switchboard.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class LocalStack:
+    process: subprocess.Popen[str]
+    port: int
+    env: dict[str, str]
+    state: dict[str, Any]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [*CLI, *args], env=self.env, capture_output=True, text=True, timeout=60, cwd=ROOT
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(
+                f"switchboard {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+            )
+        return done
+
+    def consume(self, *, wait: int = 3) -> list[dict[str, Any]]:
+        out = self.cli("consume", "--json", "--wait", str(wait)).stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def status(self, subject: str) -> dict[str, Any]:
+        doc: dict[str, Any] = json.loads(self.cli("status", subject, "--json").stdout)
+        return doc
+
+    def post(self, path: str, body: bytes, headers: dict[str, str], method: str = "POST") -> int:
+        request = urllib.request.Request(
+            self.base_url + path, data=body or None, method=method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+
+def start(port: int, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*CLI, "run", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture(scope="module")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    port = free_port()
+    state_file = tmp_path_factory.mktemp("state") / "local-stack.json"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SWITCHBOARD_"))},
+        "SWITCHBOARD_STATE_FILE": str(state_file),
+        "SWITCHBOARD_AWS_PORT": str(free_port()),
+        "PYTHONUNBUFFERED": "1",
+    }
+    process = start(port, env)
+    deadline = time.monotonic() + 60
+    while not state_file.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            out = process.stdout.read() if process.stdout else ""
+            raise RuntimeError(f"the local stack did not start:\n{out}")
+        time.sleep(0.2)
+    stack = LocalStack(process, port, env, json.loads(state_file.read_text()))
+    yield stack
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise

@@ -1,0 +1,222 @@
+"""End to end over real HTTP: `switchboard run` in a subprocess, events signed by the CLI and,
+independently, by PyJWT and by twilio's own RequestValidator, checked with `switchboard status`
+and `switchboard consume`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import subprocess
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+import boto3
+import jwt
+import pytest
+from twilio.request_validator import RequestValidator
+
+from tests.e2e.conftest import CLI, LocalStack, start
+
+pytestmark = pytest.mark.e2e
+
+DEV = json.loads(
+    (
+        __import__("pathlib").Path(__file__).resolve().parents[2] / "switchboard" / "dev_secrets.json"
+    ).read_text()
+)
+API_KEY, VONAGE_SECRET = next(iter(DEV["vonage"]["signature_secrets"].items()))
+ACCOUNT_SID, TOKENS = next(iter(DEV["twilio"]["auth_tokens"].items()))
+
+
+def _wait_for(predicate: Any, timeout: float = 10) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def _status_when_recorded(stack: LocalStack, subject: str, events: int) -> dict[str, Any]:
+    def ready() -> dict[str, Any] | None:
+        done = stack.cli("status", subject, "--json", check=False)
+        doc = json.loads(done.stdout) if done.stdout.strip() else {}
+        return doc if done.returncode == 0 and len(doc.get("history", [])) >= events else None
+
+    doc = _wait_for(ready)
+    assert doc, f"{subject} was not recorded"
+    return doc  # type: ignore[no-any-return]
+
+
+def test_cli_sent_verify_event_is_acknowledged_queryable_and_consumed_exactly_once(local_stack: LocalStack):
+    request_id = str(uuid.uuid4())
+    sent = local_stack.cli("send", "verify/event-completed", "--set", f"request_id={request_id}")
+    assert "HTTP 200 evt_" in sent.stdout
+    event_id = sent.stdout.split()[-1]
+    doc = _status_when_recorded(local_stack, request_id, 1)
+    assert (doc["status"], doc["product"], doc["provider"]) == ("completed", "verify", "vonage")
+    assert [e["event_id"] for e in doc["history"]] == [event_id]
+    consumed = [e for e in local_stack.consume() if e["subject_id"] == request_id]
+    assert [e["event_id"] for e in consumed] == [event_id]
+    assert consumed[0]["current"]["status"] == "completed"
+    assert [e for e in local_stack.consume(wait=1) if e["subject_id"] == request_id] == []
+
+
+def test_replays_are_one_event_and_a_late_status_never_moves_it_backwards(local_stack: LocalStack):
+    uuid_ = str(uuid.uuid4())
+    sent = local_stack.cli(
+        "send",
+        "messages/status-submitted",
+        "--set",
+        f"message_uuid={uuid_}",
+        "--status",
+        "delivered,submitted",
+        "--repeat",
+        "2",
+    )
+    assert sent.stdout.count("HTTP 200") == 4
+    doc = _status_when_recorded(local_stack, uuid_, 2)
+    assert doc["status"] == "delivered"
+    assert sorted(e["status"] for e in doc["history"]) == ["delivered", "submitted"]
+    consumed = [e for e in local_stack.consume() if e["subject_id"] == uuid_]
+    assert [(e["status"], e["current"]["status"]) for e in consumed] == [
+        ("delivered", "delivered"),
+        ("submitted", "delivered"),
+    ]
+
+
+def test_an_event_signed_independently_with_pyjwt_is_accepted(local_stack: LocalStack):
+    message_uuid = str(uuid.uuid4())
+    body = json.dumps(
+        {
+            "message_uuid": message_uuid,
+            "to": "447700900000",
+            "from": "447700900001",
+            "timestamp": "2025-01-01T12:00:00.000Z",
+            "status": "delivered",
+            "channel": "sms",
+        }
+    ).encode()
+    claims = {
+        "iat": int(time.time()),
+        "jti": str(uuid.uuid4()),
+        "iss": "Vonage",
+        "payload_hash": hashlib.sha256(body).hexdigest(),
+        "api_key": API_KEY,
+    }
+    token = jwt.encode(claims, VONAGE_SECRET[0], algorithm="HS256")
+    headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
+    assert local_stack.post("/vonage/messages/status", body, headers) == 200
+    assert _status_when_recorded(local_stack, message_uuid, 1)["status"] == "delivered"
+    tampered = body.replace(b"delivered", b"rejected")
+    assert local_stack.post("/vonage/messages/status", tampered, headers) == 401
+    consumed = [e for e in local_stack.consume() if e["subject_id"] == message_uuid]
+    assert [e["status"] for e in consumed] == ["delivered"]
+
+
+def test_an_event_signed_by_twilios_own_validator_is_accepted_over_the_local_url(local_stack: LocalStack):
+    challenge = "YC" + uuid.uuid4().hex
+    params = {
+        "uuid": str(uuid.uuid4()),
+        "type": "challenge.approved",
+        "account_sid": ACCOUNT_SID,
+        "service_sid": "VA" + "1" * 32,
+        "entity_identity": "ff483d1ff591898a9942916050d2ca3f",
+        "factor_sid": "YF" + "2" * 32,
+        "factor_type": "push",
+        "challenge_sid": challenge,
+        "challenge_details": json.dumps({"message": "Login", "fields": []}),
+    }
+    url = f"{local_stack.base_url}/twilio/verify-push"
+    signature = RequestValidator(TOKENS[0]).compute_signature(url, params)
+    headers = {"content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature}
+    assert local_stack.post("/twilio/verify-push", urlencode(params).encode(), headers) == 200
+    doc = _status_when_recorded(local_stack, challenge, 1)
+    assert (doc["status"], doc["product"]) == ("approved", "verify_push")
+    assert doc["history"][0]["data"]["challenge_details"] == {"message": "Login", "fields": []}
+    forged = {**headers, "x-twilio-signature": RequestValidator("wrong-token").compute_signature(url, params)}
+    assert local_stack.post("/twilio/verify-push", urlencode(params).encode(), forged) == 401
+
+
+def test_cli_signs_every_sample_so_the_local_stack_accepts_it(local_stack: LocalStack):
+    names = [line.split()[0] for line in local_stack.cli("samples").stdout.splitlines()]
+    assert len(names) >= 50
+    for name in names:
+        done = local_stack.cli("send", name, check=False)
+        assert done.returncode == 0 and " -> HTTP 2" in done.stdout, (name, done.stdout, done.stderr)
+    local_stack.consume()  # leave the queue empty for the other tests
+
+
+def test_redrive_moves_dead_letters_back_and_they_get_recorded(local_stack: LocalStack):
+    state = local_stack.state
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=state["aws_endpoint"],
+        region_name=state["region"],
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    request_id = str(uuid.uuid4())
+    event = {
+        "schema_version": "1",
+        "event_id": "evt_" + uuid.uuid4().hex,
+        "provider": "vonage",
+        "product": "verify",
+        "type": "verify.event",
+        "subject_id": request_id,
+        "status": "expired",
+        "occurred_at": "2026-01-01T00:00:00.000Z",
+        "received_at": "2026-01-01T00:00:01.000Z",
+        "account_id": API_KEY,
+        "channel": "sms",
+        "client_ref": None,
+        "data": {},
+    }
+    sqs.send_message(QueueUrl=state["ingest_dlq_url"], MessageBody=json.dumps(event))
+    moved = local_stack.cli("redrive", "--queue", "ingest")
+    assert "moved 1 message(s)" in moved.stdout
+    assert _status_when_recorded(local_stack, request_id, 1)["status"] == "expired"
+    local_stack.consume()
+
+
+def test_cli_errors_have_documented_exit_codes(local_stack: LocalStack, tmp_path: Any):
+    unknown = local_stack.cli("send", "no/such-sample", check=False)
+    assert unknown.returncode == 2 and "unknown sample" in unknown.stderr
+    missing = local_stack.cli("status", str(uuid.uuid4()), check=False)
+    assert missing.returncode == 1 and "not_found" in missing.stderr
+    env = {**local_stack.env, "SWITCHBOARD_STATE_FILE": str(tmp_path / "none.json")}
+    down = subprocess.run(
+        [*CLI, "status", "x"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert down.returncode == 3 and "make run" in down.stderr
+
+
+def test_a_second_stack_on_a_busy_port_says_so_plainly(local_stack: LocalStack):
+    second = start(local_stack.port, {**local_stack.env, "SWITCHBOARD_STATE_FILE": "/nonexistent/state.json"})
+    out, _ = second.communicate(timeout=60)
+    assert second.returncode == 3
+    assert f"port {local_stack.port}" in out and "already in use" in out
+
+
+def test_ctrl_c_stops_the_stack_cleanly(tmp_path: Any):
+    from tests.e2e.conftest import free_port
+
+    env = {
+        **__import__("os").environ,
+        "SWITCHBOARD_STATE_FILE": str(tmp_path / "s.json"),
+        "SWITCHBOARD_AWS_PORT": str(free_port()),
+    }
+    process = start(free_port(), env)
+    assert _wait_for(lambda: (tmp_path / "s.json").exists(), 60)
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "stopped." in out
+    assert not (tmp_path / "s.json").exists()
