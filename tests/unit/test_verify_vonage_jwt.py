@@ -518,3 +518,26 @@ def test_any_one_byte_change_to_the_body_is_rejected_with_payload_hash_mismatch(
     assert_rejected(
         lambda: _verify(bearer(token), body=tampered), PayloadHashMismatch, "payload_hash_mismatch", 401
     )
+
+
+def _delivered(token: str) -> Any:
+    return verify_vonage_jwt(
+        bearer(token), DELIVERED_BODY, {VECTOR_API_KEY: [VALID_SECRET]}, now=DELIVERED_IAT + 1, max_age=DAY
+    )
+
+
+def test_a_non_canonical_encoding_of_the_same_signature_is_rejected():
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    assert _delivered(DELIVERED_TOKEN).api_key == VECTOR_API_KEY
+    last = DELIVERED_TOKEN[-1]
+    # The 43rd character carries 2 unused bits: flipping one decodes to the very same 32 bytes.
+    twin = DELIVERED_TOKEN[:-1] + alphabet[alphabet.index(last) ^ 1]
+    assert_rejected(lambda: _delivered(twin), SignatureInvalid, "signature_invalid", 401)
+
+
+@pytest.mark.parametrize("suffix", ["=", "==", "+", "/", ".", "%3D"])
+def test_padding_or_characters_outside_base64url_make_the_token_invalid(suffix: str):
+    token = DELIVERED_TOKEN + suffix
+    with pytest.raises(SwitchboardError) as caught:
+        _delivered(token)
+    assert caught.value.status == 401
