@@ -36,6 +36,7 @@ from shared.observability import count, logger, mask_phone
 from shared.secrets import SecretsSource, source_from_settings
 
 EVENT_ID_HEADER = "x-switchboard-event-id"
+SUBJECT_ID_HEADER = "x-switchboard-subject-id"
 # Failures that a secret rotated in since the cache was filled could explain.
 _ROTATION_CANDIDATES = (SignatureInvalid, UnknownApiKey, UnknownAccount)
 
@@ -139,7 +140,10 @@ def handle_webhook(
             "from": _masked_sender(normalised["data"]),
         },
     )
-    headers = {EVENT_ID_HEADER: normalised["event_id"]}
+    headers = {
+        EVENT_ID_HEADER: normalised["event_id"],
+        SUBJECT_ID_HEADER: _header_safe(normalised["subject_id"]),
+    }
     if route.product == "voice" and route.kind == "answer":
         return _response(200, {**headers, "content-type": "application/json"}, d.voice_answer_ncco)
     if route.product == "voice":
@@ -147,6 +151,11 @@ def handle_webhook(
         return _response(204, headers, "")
     body = json.dumps({"event_id": normalised["event_id"]}, separators=(",", ":"))
     return _response(200, {**headers, "content-type": "application/json"}, body)
+
+
+def _header_safe(value: str) -> str:
+    """Subject ids come from the provider: keep the header printable ASCII, short, one line."""
+    return "".join(c for c in value if " " <= c <= "~")[:256]
 
 
 def _masked_sender(data: Mapping[str, Any]) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
 import time
 import urllib.error
@@ -67,8 +68,9 @@ def local_target() -> Target:
             EXIT_NOT_RUNNING,
         )
     try:
-        _http("GET", state.base_url + "/")
-    except (urllib.error.URLError, OSError):
+        host, port = state.base_url.rsplit("//", 1)[1].split(":")
+        socket.create_connection((host, int(port)), timeout=2).close()
+    except OSError:
         raise CliError(
             f"the local stack at {state.base_url} does not answer (stopped?). Start it: make run",
             EXIT_NOT_RUNNING,
@@ -102,7 +104,7 @@ def local_target() -> Target:
     )
 
 
-def stack_target(name: str, *, region: str | None, profile: str | None) -> Target:
+def stack_outputs(name: str, *, region: str | None, profile: str | None) -> dict[str, str]:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -111,7 +113,14 @@ def stack_target(name: str, *, region: str | None, profile: str | None) -> Targe
         stacks = session.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
     except (ClientError, BotoCoreError) as exc:
         raise CliError(f"cannot read stack {name!r}: {exc}") from None
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+
+def stack_target(name: str, *, region: str | None, profile: str | None) -> Target:
+    import boto3
+
+    session = boto3.session.Session(region_name=region, profile_name=profile)
+    outputs = stack_outputs(name, region=region, profile=profile)
 
     def secrets_text() -> str:
         value: str = session.client("secretsmanager").get_secret_value(SecretId=outputs["SecretArn"])[
@@ -134,7 +143,7 @@ def stack_target(name: str, *, region: str | None, profile: str | None) -> Targe
 
     return Target(
         name=name,
-        base_url=outputs["ApiBaseUrl"],
+        base_url=outputs.get("WebhookBaseUrl") or outputs["ApiBaseUrl"],
         clients=lambda s: session.client(s),  # type: ignore[call-overload]
         queues={
             "ingest": outputs["IngestQueueUrl"],
@@ -165,10 +174,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_samples(args: argparse.Namespace) -> int:
     from switchboard.samples import default_method, samples
 
-    rows = [(s.name, default_method(s), s.route.path) for s in samples()]
-    width = max(len(r[0]) for r in rows)
-    for name, method, path in rows:
-        print(f"{name:{width}}  {method:4} {path}")
+    rows = [("SAMPLE", "METHOD", "ROUTE")] + [(s.name, default_method(s), s.route.path) for s in samples()]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
     return EXIT_OK
 
 
@@ -198,7 +207,7 @@ def _with_status(sample: Any, payload: dict[str, Any], status: str) -> dict[str,
     elif "status" in payload:
         payload["status"] = status
     else:
-        raise CliError(f"sample {sample.name} has no status to change (it is an inbound message)", EXIT_USAGE)
+        raise CliError(f"sample {sample.name} has no status field to change", EXIT_USAGE)
     return payload
 
 
@@ -213,51 +222,94 @@ def cmd_send(args: argparse.Namespace) -> int:
         raise CliError(
             f"unknown sample {args.sample!r}; `switchboard samples` lists them", EXIT_USAGE
         ) from None
+    if args.repeat < 1:
+        raise CliError("--repeat must be at least 1", EXIT_USAGE)
+    if args.encoding and chosen.route.scheme != "vonage_sms":
+        raise CliError("--encoding applies to the SMS API samples only (sms/…)", EXIT_USAGE)
+    method = (args.method or ("GET" if args.encoding == "query" else None) or default_method(chosen)).upper()
+    if (args.encoding == "query" and method != "GET") or (
+        args.encoding in ("form", "json") and method != "POST"
+    ):
+        raise CliError(
+            f"--encoding {args.encoding} needs --method {'GET' if args.encoding == 'query' else 'POST'}",
+            EXIT_USAGE,
+        )
+    if args.encoding in ("form", "json") and not args.method:
+        method = "POST"
+    if method not in chosen.route.methods:
+        raise CliError(
+            f"{chosen.route.path} accepts {', '.join(chosen.route.methods)}, not {method}", EXIT_USAGE
+        )
+    statuses: list[str | None] = [None]
+    if args.status is not None:
+        statuses = [x.strip() for x in args.status.split(",")]
+        if not all(statuses):
+            raise CliError("--status wants one or more statuses, e.g. --status delivered,read", EXIT_USAGE)
     if args.url:
+        if not args.url.startswith(("http://", "https://")):
+            raise CliError(f"--url must start with http:// or https://, got {args.url!r}", EXIT_USAGE)
         base = args.url.rstrip("/")
         if args.secrets:
-            secrets_text = Path(args.secrets).read_text(encoding="utf-8")
+            secrets_text = _read(args.secrets)
         elif args.stack:
             secrets_text = target_from(args).secrets_text()
         else:
             from switchboard.local import DEV_SECRETS
 
+            print(
+                f"note: signing with the fake dev secrets ({DEV_SECRETS}); use --secrets or --stack",
+                file=sys.stderr,
+            )
             secrets_text = DEV_SECRETS.read_text(encoding="utf-8")
     else:
         target = target_from(args)
         base = target.base_url
-        secrets_text = (
-            Path(args.secrets).read_text(encoding="utf-8") if args.secrets else target.secrets_text()
-        )
+        secrets_text = _read(args.secrets) if args.secrets else target.secrets_text()
     secrets = ProviderSecrets.from_json(secrets_text, source=args.secrets or "the target's secrets")
     payload: dict[str, Any] = json.loads(json.dumps(chosen.payload))
     for assignment in args.set or []:
         _set_field(payload, assignment)
-    statuses = [s.strip() for s in args.status.split(",")] if args.status else [None]
-    method = (args.method or default_method(chosen)).upper()
-    if method not in chosen.route.methods:
-        raise CliError(
-            f"{chosen.route.path} accepts {', '.join(chosen.route.methods)}, not {method}", EXIT_USAGE
-        )
     worst = EXIT_OK
     for status in statuses:
         body = _with_status(chosen, payload, status) if status else payload
         for _ in range(max(args.repeat, 1)):
-            request = sign(
-                chosen.route, body, secrets, base, now=int(time.time()), method=method, encoding=args.encoding
-            )
+            try:
+                request = sign(
+                    chosen.route,
+                    body,
+                    secrets,
+                    base,
+                    now=int(time.time()),
+                    method=method,
+                    encoding=args.encoding,
+                )
+            except LookupError as exc:  # e.g. a freshly deployed stack's secret is still empty
+                raise CliError(f"cannot sign {chosen.name}: {exc} (see README: Set the secret)") from None
             try:
                 code, headers, answer = _http(request.method, request.url, request.body, request.headers)
             except (urllib.error.URLError, OSError) as exc:
                 raise CliError(
                     f"cannot reach {base}: {exc}", EXIT_NOT_RUNNING if not args.url else EXIT_ERROR
                 ) from None
-            event_id = {k.lower(): v for k, v in headers.items()}.get("x-switchboard-event-id", "")
-            detail = event_id if code < 300 else answer.decode("utf-8", "replace")[:300]
+            lower = {k.lower(): v for k, v in headers.items()}
+            event_id, subject = (
+                lower.get("x-switchboard-event-id", ""),
+                lower.get("x-switchboard-subject-id", ""),
+            )
+            detail = (
+                f"{event_id}  subject {subject}" if code < 300 else answer.decode("utf-8", "replace")[:300]
+            )
             print(f"{request.method} {chosen.route.path} -> HTTP {code} {detail}".rstrip())
             if code >= 400:
                 worst = EXIT_ERROR
     return worst
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}", EXIT_USAGE) from None
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -271,17 +323,17 @@ def cmd_status(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"http_status": code, **error}))
         else:
-            print(
-                f"HTTP {code}: {error.get('error', '')} {error.get('message', '')}".strip(), file=sys.stderr
-            )
+            what = error.get("error") or "error"
+            print(f"HTTP {code}: {what}: {error.get('message', '')}".rstrip(": "), file=sys.stderr)
         return EXIT_ERROR
     doc = json.loads(body)
     if args.json:
         print(json.dumps(doc, indent=2))
         return EXIT_OK
     final = " (terminal)" if doc.get("terminal") else ""
+    current = doc["status"] or "(none yet: only informational events)"
     print(
-        f"{doc['subject_id']}  {doc['provider']}/{doc['product']}  status: {doc['status']}{final}  updated {doc['updated_at']}"
+        f"{doc['subject_id']}  {doc['provider']}/{doc['product']}  status: {current}{final}  updated {doc['updated_at']}"
     )
     print()
     rows = [("OCCURRED AT", "TYPE", "STATUS", "EVENT ID", "RECEIVED AT")]
@@ -295,35 +347,44 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_consume(args: argparse.Namespace) -> int:
+    if args.max < 1 or args.wait < 0:
+        raise CliError("--max must be >= 1 and --wait >= 0", EXIT_USAGE)
     target = target_from(args)
     sqs, url = target.clients("sqs"), target.queues["events"]
     received = 0
+    kept: list[str] = []  # receipt handles to make visible again at the end (--keep)
     deadline = time.monotonic() + args.wait
-    while received < args.max:
-        remaining = max(0, int(deadline - time.monotonic()))
-        got = sqs.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=min(10, args.max - received),
-            WaitTimeSeconds=min(remaining, 20),
-            VisibilityTimeout=0 if args.keep else 30,
-        )
-        messages = got.get("Messages") or []
-        for m in messages:
-            event = json.loads(m["Body"])
-            received += 1
-            if args.json:
-                print(json.dumps(event, separators=(",", ":")), flush=True)
-            else:
-                current = (event.get("current") or {}).get("status")
-                print(
-                    f"{event['occurred_at']}  {event['type']:28} {event['subject_id']}  {event['status']}"
-                    f"  (current: {current})  {event['event_id']}",
-                    flush=True,
-                )
-            if not args.keep:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-        if not messages and time.monotonic() >= deadline:
-            break
+    try:
+        while received < args.max:
+            remaining = max(0, int(deadline - time.monotonic()))
+            got = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(10, args.max - received),
+                WaitTimeSeconds=min(remaining, 20),
+                VisibilityTimeout=60,  # long enough not to receive the same message twice in one run
+            )
+            messages = got.get("Messages") or []
+            for m in messages:
+                event = json.loads(m["Body"])
+                received += 1
+                if args.json:
+                    print(json.dumps(event, separators=(",", ":")), flush=True)
+                else:
+                    current = (event.get("current") or {}).get("status") or "-"
+                    print(
+                        f"{event['occurred_at']}  {event['type']:28} {event['subject_id']}  {event['status']}"
+                        f"  (current: {current})  {event['event_id']}",
+                        flush=True,
+                    )
+                if args.keep:
+                    kept.append(m["ReceiptHandle"])
+                else:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            if not messages and time.monotonic() >= deadline:
+                break
+    finally:
+        for handle in kept:  # back on the queue at once, for the real consumer
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
     if not args.json:
         print(f"{received} event(s){' (kept on the queue)' if args.keep else ''}", file=sys.stderr)
     return EXIT_OK
@@ -382,8 +443,15 @@ def _move_messages(sqs: Any, dlq: str, source: str) -> int:
 def cmd_events(args: argparse.Namespace) -> int:
     from switchboard.samples import generate
 
-    at = int(args.at) if args.at else int(time.time())
-    manifest = generate(Path(args.out), at=at)
+    try:
+        at = int(args.at) if args.at else int(time.time())
+    except ValueError:
+        raise CliError(f"--at wants unix seconds, got {args.at!r}", EXIT_USAGE) from None
+    try:
+        outputs = stack_outputs(args.stack, region=args.region, profile=args.profile) if args.stack else None
+        manifest = generate(Path(args.out), at=at, outputs=outputs)
+    except OSError as exc:
+        raise CliError(f"cannot write to {args.out}: {exc.strerror}") from None
     print(
         f"wrote {len(manifest)} events to {args.out} (signed at {at}); manifest.json says what each must produce"
     )
@@ -446,20 +514,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--queue", choices=["ingest", "events"], default="ingest")
     p.set_defaults(func=cmd_redrive)
 
-    p = sub.add_parser("events", help="write the sample API Gateway/SQS events, freshly signed")
+    p = with_target(sub.add_parser("events", help="write the sample API Gateway/SQS events, freshly signed"))
     p.add_argument("--out", required=True, help="folder to write to")
     p.add_argument("--at", help="signing time (unix seconds; default now)")
     p.set_defaults(func=cmd_events)
+    from switchboard import connect  # here: connect imports this module
+
+    connect.add_parser(sub, with_target)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from shared.errors import SwitchboardError
+
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.code
+    except SwitchboardError as exc:  # e.g. a malformed secrets document: the message names the key
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     return code

@@ -47,7 +47,8 @@ DEFAULT_PORT = 3000
 REGION = "us-east-1"
 DEV_SECRETS = Path(__file__).resolve().parent / "dev_secrets.json"
 STATE_FILE = ROOT / ".switchboard" / "local-stack.json"
-RETRY_DELAY_S = 2  # how soon a failed record comes back locally (AWS: the queue's VisibilityTimeout)
+# How soon a failed record comes back locally (AWS: the queue's VisibilityTimeout, 180 s).
+RETRY_DELAY_S = int(os.environ.get("SWITCHBOARD_LOCAL_RETRY_DELAY") or 2)
 
 
 class PortInUse(Exception):
@@ -83,15 +84,28 @@ def read_state() -> LocalState | None:
 
 def _check_free(port: int, what: str) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # As the real server does: a port left in TIME_WAIT by a stack just stopped is free.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise PortInUse(
                     f"port {port} ({what}) is already in use on 127.0.0.1 — is another `make run` running? "
-                    f"Stop it, or pick another port: PORT={port + 10} make run"
+                    f"Stop it, or use other ports: PORT={port + 10} SWITCHBOARD_AWS_PORT={port + 11} "
+                    "SWITCHBOARD_STATE_FILE=/tmp/second-stack.json make run"
                 ) from None
             raise
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _free_port() -> int:
@@ -114,10 +128,19 @@ class LocalStack:
         self._moto: Any = None
         self._http: ThreadingHTTPServer | None = None
         self.state: LocalState | None = None
+        self._saved_env = dict(os.environ)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> LocalState:
+        other = read_state()
+        if other is not None and other.pid != os.getpid() and _alive(other.pid):
+            raise PortInUse(
+                f"another local stack (pid {other.pid}) is running at {other.base_url} and the CLI talks to it "
+                f"through {state_file()}. Stop it first, or give this one its own state file: "
+                "SWITCHBOARD_STATE_FILE=/tmp/second-stack.json PORT=3100 make run "
+                "(and the same SWITCHBOARD_STATE_FILE for the CLI commands aimed at it)"
+            )
         _check_free(self.port, "webhooks")
         _check_free(self.aws_port, "AWS emulator")
         secret_text = self.secrets_file.read_text(encoding="utf-8")
@@ -143,6 +166,7 @@ class LocalStack:
         }.items():
             os.environ[key] = value
         os.environ.pop("AWS_PROFILE", None)
+        _reset_caches()
 
         import boto3
 
@@ -190,6 +214,10 @@ class LocalStack:
             t.join(timeout=5)
         if self._moto is not None:
             self._moto.stop()
+        # Leave the process environment as it was (the stack can run inside a test process).
+        os.environ.clear()
+        os.environ.update(self._saved_env)
+        _reset_caches()
         with contextlib.suppress(OSError):
             state = read_state()
             if state is not None and state.pid == os.getpid():
@@ -245,6 +273,9 @@ class LocalStack:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             server_version = "switchboard-local"
+            # One buffered write per response: with headers and body in separate writes, Nagle and
+            # delayed ACKs stall every keep-alive request ≈ 40 ms (measured in bench/).
+            wbufsize = -1
 
             def _serve(self) -> None:
                 raw_path, _, raw_query = self.path.partition("?")
@@ -316,6 +347,15 @@ class LocalStack:
             print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
 
 
+def _reset_caches() -> None:
+    """Clients and dependencies are built once per process; rebuild them for this environment."""
+    from shared import aws, recorder, webhook
+
+    aws.client.cache_clear()
+    webhook.default_deps.cache_clear()
+    recorder.default_recorder.cache_clear()
+
+
 def _match_path(template: str, path: str) -> dict[str, str] | None:
     t_parts, p_parts = template.strip("/").split("/"), path.strip("/").split("/")
     if len(t_parts) != len(p_parts):
@@ -347,12 +387,14 @@ def banner(state: LocalState, routes: list[Any]) -> str:
         seen.add(r.path)
         methods = "/".join(x.method for x in routes if x.path == r.path)
         note = "  (IAM in AWS; open locally)" if r.auth else ""
-        lines.append(f"  {methods:8} {state.base_url}{r.path}{note}")
+        if r.path == "/vonage/number-insight":
+            note = "?token=<number_insight_token>"
+        lines.append(f"  {methods:8} {state.base_url}{r.path}{note}".rstrip())
     lines += [
         "",
         f"Provider secrets: {state.secrets_file}",
         "  (loaded into the local Secrets Manager secret; set SWITCHBOARD_SECRETS=path/to/file.json to use yours)",
-        f"AWS emulator:     {state.aws_endpoint}  (moto; table {state.table})",
+        f"AWS emulator:     {state.aws_endpoint}  (moto, in memory: a restart starts empty; table {state.table})",
         "",
         "Send a first event from another terminal:",
         "  .venv/bin/switchboard send verify/event-completed",
@@ -398,6 +440,8 @@ def run(port: int | None = None, aws_port: int | None = None, secrets: str | Non
     print(banner(state, stack.routes), flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    # A shell starting us in the background ignores SIGINT for us; take it back, so kill -INT works.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while not stopped.wait(0.5):
             pass

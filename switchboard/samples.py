@@ -61,7 +61,7 @@ def route_for(product: str, stem: str) -> Route:
 
 def samples() -> list[Sample]:
     out = []
-    for path in sorted(PAYLOADS.glob("*/*.json")):
+    for path in sorted(PAYLOADS.glob("*/*.json"), key=lambda p: (p.parent.name, p.stem)):
         product, stem = path.parent.name, path.stem
         out.append(Sample(f"{product}/{stem}", route_for(product, stem), json.loads(path.read_text())))
     return out
@@ -404,7 +404,11 @@ def sqs_event(bodies: list[str], *, at: int, queue: str = "switchboard-IngestQue
 
 
 def generate(
-    out: Path, *, at: int = SIGNED_AT, secrets: ProviderSecrets | None = None
+    out: Path,
+    *,
+    at: int = SIGNED_AT,
+    secrets: ProviderSecrets | None = None,
+    outputs: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Write every sample event under ``out`` and return the manifest (also written)."""
     secrets = secrets or dev_secrets()
@@ -479,34 +483,32 @@ def generate(
             }
         )
     _write(out / "manifest.json", {"signed_at": at, "host": SAMPLE_HOST, "cases": manifest})
-    _write(out / "env.json", env_json(secrets))
+    _write(out / "env.json", env_json(outputs))
     return manifest
 
 
-def env_json(secrets_doc: ProviderSecrets) -> dict[str, Any]:
-    """`sam local invoke --env-vars events/env.json`: fake dev secrets inline, local endpoints."""
-    inline = DEV_SECRETS.read_text()
-    common = {
-        "SWITCHBOARD_TABLE_NAME": "switchboard-HistoryTable",
-        "AWS_ENDPOINT_URL": "http://host.docker.internal:4566",
+def env_json(outputs: dict[str, str] | None = None) -> dict[str, Any]:
+    """`sam local invoke --env-vars env.json`: the fake dev secrets inline (the functions' signatures
+    match the sample events), and the queues and table of a deployed stack (``outputs``, from
+    `switchboard events --stack NAME`; placeholders otherwise). SAM only overrides variables the
+    template declares, which these all are."""
+    outputs = outputs or {}
+    inline = json.dumps(json.loads(DEV_SECRETS.read_text()), separators=(",", ":"))
+
+    def out(key: str) -> str:
+        return outputs.get(key) or f"<{key} output of your deployed stack>"
+
+    table = {"SWITCHBOARD_TABLE_NAME": out("TableName")}
+    ingress = {
+        **table,
+        "SWITCHBOARD_SECRETS_JSON": inline,
+        "SWITCHBOARD_INGEST_QUEUE_URL": out("IngestQueueUrl"),
     }
-    ingest = "http://host.docker.internal:4566/123456789012/switchboard-IngestQueue"
     return {
-        "VonageFunction": {
-            **common,
-            "SWITCHBOARD_SECRETS_JSON": json.dumps(json.loads(inline), separators=(",", ":")),
-            "SWITCHBOARD_INGEST_QUEUE_URL": ingest,
-        },
-        "TwilioFunction": {
-            **common,
-            "SWITCHBOARD_SECRETS_JSON": json.dumps(json.loads(inline), separators=(",", ":")),
-            "SWITCHBOARD_INGEST_QUEUE_URL": ingest,
-        },
-        "RecorderFunction": {
-            **common,
-            "SWITCHBOARD_EVENTS_QUEUE_URL": "http://host.docker.internal:4566/123456789012/switchboard-EventsQueue.fifo",
-        },
-        "StatusFunction": common,
+        "VonageFunction": ingress,
+        "TwilioFunction": ingress,
+        "RecorderFunction": {**table, "SWITCHBOARD_EVENTS_QUEUE_URL": out("EventsQueueUrl")},
+        "StatusFunction": table,
     }
 
 

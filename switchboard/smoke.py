@@ -125,7 +125,12 @@ def main() -> int:
         ok = proc.returncode == 0
         failures += not ok
         last = (proc.stdout.strip().splitlines() or [""])[-1]
-        print(f"smoke {'ok  ' if ok else 'FAIL'} {logical}: {last if ok else proc.stderr.strip()[-2000:]}")
+        what = (
+            f"imported, and answered its probe event as expected: {last}"
+            if ok
+            else proc.stderr.strip()[-2000:]
+        )
+        print(f"smoke {'ok  ' if ok else 'FAIL'} {logical}: {what}")
     for name in [*functions(template), *layers]:
         missing = check_bytecode(BUILD / name)
         failures += bool(missing)

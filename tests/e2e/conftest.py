@@ -68,11 +68,14 @@ class LocalStack:
             return int(exc.code)
 
 
-def start(port: int, env: dict[str, str]) -> subprocess.Popen[str]:
+def start(port: int, env: dict[str, str], log: Path | None = None) -> subprocess.Popen[str]:
+    """Start `switchboard run`. Its output goes to ``log`` (a pipe nobody reads would fill up and
+    block the stack), or to a pipe for short-lived runs whose output the test reads."""
+    out: Any = open(log, "w") if log is not None else subprocess.PIPE  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
         [*CLI, "run", "--port", str(port)],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=out,
         stderr=subprocess.STDOUT,
         text=True,
         cwd=ROOT,
@@ -89,12 +92,12 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         "SWITCHBOARD_AWS_PORT": str(free_port()),
         "PYTHONUNBUFFERED": "1",
     }
-    process = start(port, env)
+    log = state_file.parent / "local-stack.log"
+    process = start(port, env, log)
     deadline = time.monotonic() + 60
     while not state_file.exists():
         if process.poll() is not None or time.monotonic() > deadline:
-            out = process.stdout.read() if process.stdout else ""
-            raise RuntimeError(f"the local stack did not start:\n{out}")
+            raise RuntimeError(f"the local stack did not start:\n{log.read_text()}")
         time.sleep(0.2)
     stack = LocalStack(process, port, env, json.loads(state_file.read_text()))
     yield stack
