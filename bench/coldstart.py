@@ -1,0 +1,284 @@
+"""Cold start: each built handler imported (and invoked once) in a fresh ``python -I -S -B``.
+
+Each probe interpreter sees only the function's build folder, the built layer and the Lambda
+runtime's SDK (boto3 and its dependencies, as ``switchboard.smoke`` sets it up) — no site-packages,
+no repo. ``-B`` because Lambda's /var/task is read-only: nothing a probe compiles is kept. The AWS
+endpoint is a stub on 127.0.0.1 (``bench.stub_aws``), so the first invocation builds the real
+clients, reads the secret and sends to SQS over loopback HTTP, with no emulator cost in it.
+
+Configurations, run round-robin (one warm-up round discarded):
+- the typical-stack baseline (``bench/typical_stack.py``), the anchor;
+- VonageFunction, TwilioFunction, RecorderFunction, StatusFunction as built (hash-based bytecode);
+- VonageFunction from a copy without ``__pycache__`` and with zip-like 1980 mtimes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import ACCOUNT, BUILD, EVENTS, FAKE_AWS_ENV, ROOT, Stat, signed_cases
+from bench.stub_aws import stub_endpoint
+
+ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can hold
+MARKER = "BENCH-RESULT "
+_PROBE = r"""
+import json, resource, sys, time
+cfg = json.loads(sys.argv[1])
+sys.path[:0] = cfg["path"]
+c0 = time.process_time(); t0 = time.perf_counter()
+mod = __import__(cfg["module"])
+t1 = time.perf_counter(); c1 = time.process_time()
+out = {"import_ms": (t1 - t0) * 1e3, "import_cpu_ms": (c1 - c0) * 1e3,
+       "import_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+if cfg.get("event") is not None:
+    class Ctx:
+        function_name = cfg["function"]; aws_request_id = "bench"; memory_limit_in_mb = 256
+        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+        def get_remaining_time_in_millis(self): return 3000
+    t2 = time.perf_counter(); c2 = time.process_time()
+    first = mod.handler(cfg["event"], Ctx())
+    t3 = time.perf_counter(); c3 = time.process_time()
+    second = mod.handler(cfg["event"], Ctx())
+    t4 = time.perf_counter()
+    out.update(first_ms=(t3 - t2) * 1e3, first_cpu_ms=(c3 - c2) * 1e3, second_ms=(t4 - t3) * 1e3,
+               result=first.get("statusCode", first), result2=second.get("statusCode", second))
+out["rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out["modules"] = len(sys.modules)
+out["heavy"] = sorted({m.split(".")[0] for m in sys.modules} & {"aws_xray_sdk", "pydantic", "cryptography", "requests", "urllib3", "moto"})
+sys.stdout.flush()
+sys.stdout.write("\n" + "BENCH-RESULT " + json.dumps(out) + "\n")
+"""
+
+HANDLERS = ("VonageFunction", "TwilioFunction", "RecorderFunction", "StatusFunction")
+# What the cold start is made of: each piece alone in its own fresh interpreter (same paths).
+BREAKDOWN = {
+    "stdlib only (json, hashlib, hmac, base64, urllib.parse, datetime, logging, uuid)": (
+        "import json, hashlib, hmac, base64, urllib.parse, datetime, dataclasses, re, logging, uuid"
+    ),
+    "stdlib only + an HTTPS client (http.client, ssl)": (
+        "import json, hashlib, hmac, base64, urllib.parse, datetime, dataclasses, re, logging, uuid\n"
+        "import http.client, ssl\nssl.create_default_context()"
+    ),
+    "botocore (session, config, exceptions)": "import botocore.session, botocore.config, botocore.exceptions",
+    "boto3": "import boto3",
+    "botocore + SQS and Secrets Manager clients created": (
+        "import botocore.session\n"
+        "s = botocore.session.get_session()\n"
+        "s.create_client('sqs', region_name='us-east-1')\n"
+        "s.create_client('secretsmanager', region_name='us-east-1')"
+    ),
+    "Powertools Logger() + Metrics()": (
+        "from aws_lambda_powertools import Logger, Metrics\nLogger(service='x')\nMetrics(namespace='x', service='x')"
+    ),
+    "PyJWT": "import jwt",
+    "shared.ingress (verify + normalise; imports PyJWT)": "import shared.ingress",
+    # What an ingress handler would import after suggestions 1-2 of RESULTS.md (no botocore, no
+    # PyJWT): Powertools Logger + Metrics, every shared module the ingress path needs except those
+    # two, and a stdlib HTTPS client in their place.
+    "projected ingress import without botocore and PyJWT": (
+        "from aws_lambda_powertools import Logger, Metrics\n"
+        "from aws_lambda_powertools.utilities.typing import LambdaContext\n"
+        "Logger(service='x')\nMetrics(namespace='x', service='x')\n"
+        "import shared.config, shared.errors, shared.http, shared.normalise, shared.secrets, shared.status_rank\n"
+        "import shared.verify.twilio, shared.verify.url_token, shared.verify.vonage_sms\n"
+        "import http.client, ssl\nssl.create_default_context()"
+    ),
+}
+BASELINE = "typical stack (baseline)"
+NO_BYTECODE = "VonageFunction without bytecode"
+EXPECTED: dict[str, Any] = {
+    "VonageFunction": 200,
+    "TwilioFunction": 200,
+    "RecorderFunction": {"batchItemFailures": []},
+    "StatusFunction": 404,
+    NO_BYTECODE: 200,
+}
+
+
+def _link_dir(names: tuple[str, ...], prefix: str) -> Path:
+    """A folder of symlinks to these installed top-level packages/modules."""
+    out = Path(tempfile.mkdtemp(prefix=prefix))
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise SystemExit(f"bench: {name} is not installed (pip install -r bench/requirements.txt)")
+        origin = Path(spec.origin)
+        src = origin.parent if origin.name == "__init__.py" else origin
+        (out / src.name).symlink_to(src)
+    return out
+
+
+def _zip_like_copy(dst: Path) -> tuple[Path, Path]:
+    """VonageFunction and the layer copied without bytecode, every mtime set to 1980 as in a zip."""
+    fn = dst / "VonageFunction"
+    layer = dst / "SharedLayer" / "python"
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(BUILD / "VonageFunction", fn, ignore=ignore, symlinks=True)
+    shutil.copytree(BUILD / "SharedLayer" / "python", layer, ignore=ignore, symlinks=True)
+    for root, dirs, files in os.walk(dst):
+        for name in [*files, *dirs]:
+            os.utime(Path(root) / name, (ZIP_EPOCH, ZIP_EPOCH), follow_symlinks=False)
+    return fn, layer
+
+
+def _environment(logical: str, endpoint: str, secret_arn: str) -> dict[str, str]:
+    from switchboard.template import Stack, default_parameters, function_environment, load_template
+
+    template = load_template()
+    stack = Stack(region="us-east-1", parameters=default_parameters(template))
+    stack.refs.update(
+        IngestQueue=f"{endpoint}/{ACCOUNT}/switchboard-IngestQueue",
+        EventsQueue=f"{endpoint}/{ACCOUNT}/switchboard-EventsQueue.fifo",
+        HistoryTable="switchboard-HistoryTable",
+        ProviderSecret=secret_arn,
+    )
+    env = function_environment(template, logical, stack) if logical in HANDLERS else {}
+    return {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        **env,
+        **FAKE_AWS_ENV,
+        "AWS_ENDPOINT_URL": endpoint,
+        "POWERTOOLS_SERVICE_NAME": "switchboard",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+    }
+
+
+def _events() -> dict[str, dict[str, Any]]:
+    cases = {c.sample: c.event for c in signed_cases()}
+    sqs = json.loads((EVENTS / "sqs" / "batch-message-lifecycle.json").read_text())
+    status = json.loads((EVENTS / "http" / "status" / "get-known-subject.json").read_text())
+    return {
+        "VonageFunction": cases["verify/event-completed"],
+        "TwilioFunction": cases["verify_push/challenge-approved"],
+        "RecorderFunction": {"Records": sqs["Records"][:1]},
+        "StatusFunction": status,
+        NO_BYTECODE: cases["verify/event-completed"],
+    }
+
+
+def _probe(cfg: dict[str, Any], env: dict[str, str]) -> tuple[dict[str, Any], float]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(  # noqa: S603 - our own interpreter and probe
+        [sys.executable, "-I", "-S", "-B", "-c", _PROBE, json.dumps(cfg)],
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    wall_ms = (time.perf_counter() - t0) * 1e3
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARKER)]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"cold-start probe {cfg['function']} failed:\n{proc.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(lines[-1][len(MARKER) :])
+    result["log_bytes"] = sum(len(ln) + 1 for ln in proc.stdout.splitlines() if not ln.startswith(MARKER))
+    return result, wall_ms
+
+
+def run(runs: int = 20) -> dict[str, Any]:
+    from bench.common import dev_secrets_text
+    from switchboard.smoke import runtime_sdk_dir
+
+    sdk = str(runtime_sdk_dir())
+    layer = str(BUILD / "SharedLayer" / "python")
+    xray = str(_link_dir(("aws_xray_sdk", "wrapt"), "bench-xray-"))
+    baseline_dir = Path(tempfile.mkdtemp(prefix="bench-typical-"))
+    shutil.copy(ROOT / "bench" / "typical_stack.py", baseline_dir / "typical_stack.py")
+    nobc_root = Path(tempfile.mkdtemp(prefix="bench-nobytecode-"))
+    nobc_fn, nobc_layer = _zip_like_copy(nobc_root)
+    events = _events()
+    secret_arn = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:switchboard-ProviderSecret"
+
+    parts_dir = baseline_dir
+    samples: dict[str, list[dict[str, Any]]] = {}
+    walls: dict[str, list[float]] = {}
+    try:
+        with stub_endpoint(dev_secrets_text()) as endpoint:
+            configs: list[tuple[str, dict[str, Any], dict[str, str]]] = [
+                (
+                    BASELINE,
+                    {
+                        "function": BASELINE,
+                        "module": "typical_stack",
+                        "path": [str(baseline_dir), layer, xray, sdk],
+                    },
+                    _environment(BASELINE, endpoint, secret_arn),
+                )
+            ]
+            for logical in HANDLERS:
+                cfg = {
+                    "function": logical,
+                    "module": "app",
+                    "path": [str(BUILD / logical), layer, sdk],
+                    "event": events[logical],
+                }
+                configs.append((logical, cfg, _environment(logical, endpoint, secret_arn)))
+            configs.append(
+                (
+                    NO_BYTECODE,
+                    {
+                        "function": NO_BYTECODE,
+                        "module": "app",
+                        "path": [str(nobc_fn), str(nobc_layer), sdk],
+                        "event": events[NO_BYTECODE],
+                    },
+                    _environment("VonageFunction", endpoint, secret_arn),
+                )
+            )
+            parts_dir = Path(tempfile.mkdtemp(prefix="bench-parts-"))
+            for i, (name, code) in enumerate(BREAKDOWN.items()):
+                (parts_dir / f"bench_part_{i}.py").write_text(code + "\n")
+                cfg = {"function": name, "module": f"bench_part_{i}", "path": [str(parts_dir), layer, sdk]}
+                configs.append((name, cfg, _environment(name, endpoint, secret_arn)))
+            deadline = time.monotonic() + 150
+            for round_no in range(runs + 1):  # round 0 warms the page cache and is discarded
+                for name, cfg, env in configs:
+                    result, wall = _probe(cfg, env)
+                    expected = EXPECTED.get(name)
+                    if expected is not None and result.get("result") != expected:
+                        raise RuntimeError(f"{name}: first invocation answered {result.get('result')!r}")
+                    if round_no:
+                        samples.setdefault(name, []).append(result)
+                        walls.setdefault(name, []).append(wall)
+                if round_no >= 15 and time.monotonic() > deadline:
+                    break  # bounded in time; at least 15 runs each
+        leftover = [p for p in nobc_root.rglob("__pycache__")]
+        if leftover:
+            raise RuntimeError(f"the no-bytecode copy grew bytecode: {leftover[:3]}")
+    finally:
+        for tmp in (nobc_root, baseline_dir, parts_dir, Path(sdk), Path(xray)):
+            shutil.rmtree(tmp, ignore_errors=True)  # symlink folders: the links go, never their targets
+
+    out: dict[str, Any] = {"configs": {}}
+    for name, results in samples.items():
+        doc: dict[str, Any] = {
+            "import_ms": Stat.of([r["import_ms"] for r in results], "ms").to_json(),
+            "import_cpu_ms": Stat.of([r["import_cpu_ms"] for r in results], "ms").to_json(),
+            "process_ms": Stat.of(walls[name], "ms").to_json(),
+            "rss_mb": Stat.of([r["rss_kb"] / 1024 for r in results], "MB").to_json(),
+            "import_rss_mb": Stat.of([r["import_rss_kb"] / 1024 for r in results], "MB").to_json(),
+            "modules": results[-1]["modules"],
+            "heavy": results[-1]["heavy"],
+        }
+        if "first_ms" in results[0]:
+            doc["first_ms"] = Stat.of([r["first_ms"] for r in results], "ms").to_json()
+            doc["first_cpu_ms"] = Stat.of([r["first_cpu_ms"] for r in results], "ms").to_json()
+            doc["second_ms"] = Stat.of([r["second_ms"] for r in results], "ms").to_json()
+            doc["import_plus_first_ms"] = Stat.of(
+                [r["import_ms"] + r["first_ms"] for r in results], "ms"
+            ).to_json()
+            doc["log_bytes_two_invocations"] = results[-1]["log_bytes"]
+        out["configs"][name] = doc
+    out["runs"] = len(samples[BASELINE])
+    return out
