@@ -204,6 +204,12 @@ def _with_status(sample: Any, payload: dict[str, Any], status: str) -> dict[str,
         payload["type"] = f"{kind}.{status}"
         # A new status is a new Twilio delivery; the same status again is a retry of the same one.
         payload["uuid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sample.name}/{status}/{payload.get('uuid')}"))
+    elif sample.route.product == "number_insight":
+        # The normalised status is "success" (status 0) or "error_<n>"; the payload carries the number.
+        code = "0" if status == "success" else status.removeprefix("error_")
+        if not code.isdigit():
+            raise CliError("Number Insight statuses are success or error_<n>, e.g. error_5", EXIT_USAGE)
+        payload["status"] = int(code)
     elif "status" in payload:
         payload["status"] = status
     else:

@@ -220,3 +220,25 @@ def test_ctrl_c_stops_the_stack_cleanly(tmp_path: Any):
     assert process.returncode == 0
     assert "stopped." in out
     assert not (tmp_path / "s.json").exists()
+
+
+def test_consume_keep_prints_events_without_taking_them_off_the_queue(local_stack: LocalStack):
+    local_stack.consume(wait=1)  # start from an empty queue
+    request_id = str(uuid.uuid4())
+    local_stack.cli("send", "verify/event-expired", "--set", f"request_id={request_id}")
+    _status_when_recorded(local_stack, request_id, 1)
+    for _ in range(3):  # peeking again and again neither loses nor repeats it
+        kept = local_stack.cli("consume", "--json", "--keep", "--wait", "2").stdout.splitlines()
+        assert [json.loads(line)["subject_id"] for line in kept] == [request_id]
+    taken = [e["subject_id"] for e in local_stack.consume(wait=2)]
+    assert taken == [request_id]
+    assert local_stack.consume(wait=1) == []
+
+
+def test_send_translates_number_insight_statuses(local_stack: LocalStack):
+    request_id = str(uuid.uuid4())
+    local_stack.cli(
+        "send", "number_insight/result-success", "--set", f"request_id={request_id}", "--status", "error_5"
+    )
+    assert _status_when_recorded(local_stack, request_id, 1)["status"] == "error_5"
+    local_stack.consume(wait=1)
