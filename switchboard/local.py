@@ -157,6 +157,12 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
         self._moto.start()
         endpoint = f"http://127.0.0.1:{self.aws_port}"
+        # moto keeps its state per process: a stack started again in the same process starts empty.
+        import urllib.request
+
+        urllib.request.urlopen(  # noqa: S310 - our own emulator on loopback
+            urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10
+        ).close()
         for key, value in {
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_ACCESS_KEY_ID": "local",
