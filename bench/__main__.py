@@ -20,13 +20,13 @@ from typing import Any
 
 from bench.common import BUILD, ROOT, machine
 
-SECTIONS = ("coldstart", "verify", "handler", "local", "local_one_write", "recorder")
+SECTIONS = ("coldstart", "verify", "handler", "local", "local_two_writes", "recorder")
 TIMEOUTS_S = {
     "coldstart": 240,
     "verify": 120,
     "handler": 120,
     "local": 150,
-    "local_one_write": 150,
+    "local_two_writes": 150,
     "recorder": 180,
 }
 RESULTS_MD = ROOT / "bench" / "RESULTS.md"

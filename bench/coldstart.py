@@ -7,9 +7,15 @@ endpoint is a stub on 127.0.0.1 (``bench.stub_aws``), so the first invocation bu
 clients, reads the secret and sends to SQS over loopback HTTP, with no emulator cost in it.
 
 Configurations, run round-robin (one warm-up round discarded):
-- the typical-stack baseline (``bench/typical_stack.py``), the anchor;
+- the typical-stack baseline (``bench/typical_stack.py``), the anchor. It imports PyJWT, which the
+  layer no longer ships (shared/verify/vonage_jwt.py checks HS256 itself), so its probe also sees
+  PyJWT linked from this environment, as it sees the X-Ray SDK;
 - VonageFunction, TwilioFunction, RecorderFunction, StatusFunction as built (hash-based bytecode);
-- VonageFunction from a copy without ``__pycache__`` and with zip-like 1980 mtimes.
+- VonageFunction from a copy without ``__pycache__`` and with zip-like 1980 mtimes;
+- the pieces of an import (``BREAKDOWN``), each alone.
+
+Each probe reports which heavy packages ended up in ``sys.modules`` (PyJWT among them), so the report
+states from the measurement, not from the requirements, that the handlers no longer import PyJWT.
 """
 
 from __future__ import annotations
@@ -53,12 +59,15 @@ if cfg.get("event") is not None:
                result=first.get("statusCode", first), result2=second.get("statusCode", second))
 out["rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 out["modules"] = len(sys.modules)
-out["heavy"] = sorted({m.split(".")[0] for m in sys.modules} & {"aws_xray_sdk", "pydantic", "cryptography", "requests", "urllib3", "moto"})
+out["botocore_modules"] = sum(1 for m in sys.modules if m == "botocore" or m.startswith("botocore."))
+out["heavy"] = sorted({m.split(".")[0] for m in sys.modules} & {"aws_xray_sdk", "pydantic", "cryptography", "requests", "urllib3", "moto", "jwt", "botocore", "boto3"})
 sys.stdout.flush()
 sys.stdout.write("\n" + "BENCH-RESULT " + json.dumps(out) + "\n")
 """
 
 HANDLERS = ("VonageFunction", "TwilioFunction", "RecorderFunction", "StatusFunction")
+PYJWT_PIECE = "PyJWT (the typical stack's; no longer in the layer)"
+PROJECTED = "projected ingress import without botocore's clients (a stdlib HTTPS client instead)"
 # What the cold start is made of: each piece alone in its own fresh interpreter (same paths).
 BREAKDOWN = {
     "stdlib only (json, hashlib, hmac, base64, urllib.parse, datetime, logging, uuid)": (
@@ -79,17 +88,15 @@ BREAKDOWN = {
     "Powertools Logger() + Metrics()": (
         "from aws_lambda_powertools import Logger, Metrics\nLogger(service='x')\nMetrics(namespace='x', service='x')"
     ),
-    "PyJWT": "import jwt",
-    "shared.ingress (verify + normalise; imports PyJWT)": "import shared.ingress",
-    # What an ingress handler would import after suggestions 1-2 of RESULTS.md (no botocore, no
-    # PyJWT): Powertools Logger + Metrics, every shared module the ingress path needs except those
-    # two, and a stdlib HTTPS client in their place.
-    "projected ingress import without botocore and PyJWT": (
-        "from aws_lambda_powertools import Logger, Metrics\n"
+    PYJWT_PIECE: "import jwt",
+    "shared.ingress (verify + normalise, all of it; stdlib only)": "import shared.ingress",
+    # What an ingress handler would import without botocore's clients (the remaining cold-start miss
+    # in RESULTS.md): Powertools Logger + Metrics (whose user-agent hook imports the bare `botocore`
+    # package, nothing more), every shared module the ingress path imports except shared.aws and
+    # shared.webhook's botocore import, and a stdlib HTTPS client in their place.
+    PROJECTED: (
         "from aws_lambda_powertools.utilities.typing import LambdaContext\n"
-        "Logger(service='x')\nMetrics(namespace='x', service='x')\n"
-        "import shared.config, shared.errors, shared.http, shared.normalise, shared.secrets, shared.status_rank\n"
-        "import shared.verify.twilio, shared.verify.url_token, shared.verify.vonage_sms\n"
+        "import shared.observability, shared.ingress, shared.secrets, shared.config, shared.errors, shared.http\n"
         "import http.client, ssl\nssl.create_default_context()"
     ),
 }
@@ -193,6 +200,8 @@ def run(runs: int = 20) -> dict[str, Any]:
     sdk = str(runtime_sdk_dir())
     layer = str(BUILD / "SharedLayer" / "python")
     xray = str(_link_dir(("aws_xray_sdk", "wrapt"), "bench-xray-"))
+    pyjwt = str(_link_dir(("jwt",), "bench-pyjwt-"))
+    layer_has_pyjwt = (BUILD / "SharedLayer" / "python" / "jwt").exists()
     baseline_dir = Path(tempfile.mkdtemp(prefix="bench-typical-"))
     shutil.copy(ROOT / "bench" / "typical_stack.py", baseline_dir / "typical_stack.py")
     nobc_root = Path(tempfile.mkdtemp(prefix="bench-nobytecode-"))
@@ -211,7 +220,7 @@ def run(runs: int = 20) -> dict[str, Any]:
                     {
                         "function": BASELINE,
                         "module": "typical_stack",
-                        "path": [str(baseline_dir), layer, xray, sdk],
+                        "path": [str(baseline_dir), layer, xray, pyjwt, sdk],
                     },
                     _environment(BASELINE, endpoint, secret_arn),
                 )
@@ -239,7 +248,8 @@ def run(runs: int = 20) -> dict[str, Any]:
             parts_dir = Path(tempfile.mkdtemp(prefix="bench-parts-"))
             for i, (name, code) in enumerate(BREAKDOWN.items()):
                 (parts_dir / f"bench_part_{i}.py").write_text(code + "\n")
-                cfg = {"function": name, "module": f"bench_part_{i}", "path": [str(parts_dir), layer, sdk]}
+                path = [str(parts_dir), layer, *([pyjwt] if name == PYJWT_PIECE else []), sdk]
+                cfg = {"function": name, "module": f"bench_part_{i}", "path": path}
                 configs.append((name, cfg, _environment(name, endpoint, secret_arn)))
             deadline = time.monotonic() + 150
             for round_no in range(runs + 1):  # round 0 warms the page cache and is discarded
@@ -257,10 +267,10 @@ def run(runs: int = 20) -> dict[str, Any]:
         if leftover:
             raise RuntimeError(f"the no-bytecode copy grew bytecode: {leftover[:3]}")
     finally:
-        for tmp in (nobc_root, baseline_dir, parts_dir, Path(sdk), Path(xray)):
+        for tmp in (nobc_root, baseline_dir, parts_dir, Path(sdk), Path(xray), Path(pyjwt)):
             shutil.rmtree(tmp, ignore_errors=True)  # symlink folders: the links go, never their targets
 
-    out: dict[str, Any] = {"configs": {}}
+    out: dict[str, Any] = {"configs": {}, "layer_has_pyjwt": layer_has_pyjwt}
     for name, results in samples.items():
         doc: dict[str, Any] = {
             "import_ms": Stat.of([r["import_ms"] for r in results], "ms").to_json(),
@@ -269,7 +279,8 @@ def run(runs: int = 20) -> dict[str, Any]:
             "rss_mb": Stat.of([r["rss_kb"] / 1024 for r in results], "MB").to_json(),
             "import_rss_mb": Stat.of([r["import_rss_kb"] / 1024 for r in results], "MB").to_json(),
             "modules": results[-1]["modules"],
-            "heavy": results[-1]["heavy"],
+            "botocore_modules": max(r["botocore_modules"] for r in results),
+            "heavy": sorted(set().union(*(r["heavy"] for r in results))),
         }
         if "first_ms" in results[0]:
             doc["first_ms"] = Stat.of([r["first_ms"] for r in results], "ms").to_json()

@@ -133,7 +133,7 @@ class Design:
 
     name: str = "as shipped"
     history: str = "history_bytes"  # which measured size the history item has
-    keys_only: bool = False  # GSIs projected KEYS_ONLY instead of ALL
+    projection: str = "shipped"  # GSI entries: "shipped" (template.yaml's), "all" or "keys_only"
     gsis: bool = True
     single_put: bool = False  # one conditional put of the history item, which is also the dedupe record
     function_urls: bool = False  # Lambda function URLs instead of the HTTP API
@@ -146,12 +146,7 @@ class Design:
 def wru_breakdown(e: dict[str, Any], d: Design = Design()) -> dict[str, float]:
     """Write and read units one recorded event costs, from its real item sizes."""
     hist = e[d.history]
-    if not d.gsis:
-        gsi = 0
-    elif d.keys_only:
-        gsi = sum(units(b) for b in e["gsi_keys_only_bytes"])
-    else:
-        gsi = e["in_gsis"] * units(hist)
+    gsi = sum(units(b) for b in gsi_entries(e, d)) if d.gsis else 0
     insert = units(hist) if d.single_put else 2 * (units(e["dedupe_bytes"]) + units(hist))
     return {
         "transaction (dedupe + history, 2x)": insert,
@@ -160,6 +155,17 @@ def wru_breakdown(e: dict[str, Any], d: Design = Design()) -> dict[str, float]:
         "mark published (dedupe update)": 0 if d.single_put else units(e["dedupe_bytes"]),
         "rru": 1 if e["informational"] else 0,
     }
+
+
+def gsi_entries(e: dict[str, Any], d: Design) -> list[int]:
+    """The sizes of the index entries one recorded event makes under design ``d``. A leaner history
+    item changes an ALL-projection entry (the whole item) but no INCLUDE or KEYS_ONLY one (it keeps
+    every projected attribute)."""
+    if not d.gsis:
+        return []
+    if d.projection == "all":
+        return [e[d.history] for _ in e["gsi_entry_bytes"]["all"]]
+    return [int(b) for b in e["gsi_entry_bytes"][d.projection]]
 
 
 def _mean(events: list[dict[str, Any]], key: str, d: Design = Design()) -> float:
@@ -204,12 +210,7 @@ def model(results: dict[str, Any]) -> dict[str, Any]:
 
         def stored(e: dict[str, Any]) -> float:
             hist = e[d.history]
-            if not d.gsis:
-                index = 0.0
-            elif d.keys_only:
-                index = sum(x + 100 for x in e["gsi_keys_only_bytes"])
-            else:
-                index = e["in_gsis"] * (hist + 100)
+            index = sum(x + 100 for x in gsi_entries(e, d))
             dedupe = 0 if d.single_put else e["dedupe_bytes"] + 100
             return float(dedupe + hist + 100 + index + (e["status_bytes"] + 100) * status_share)
 
@@ -274,11 +275,17 @@ def model(results: dict[str, Any]) -> dict[str, Any]:
                 "ddb_storage_gb_month",
                 f"{d.retention_days or facts['retention_days']} days, items + index entries",
             ),
-            Row(
-                "DynamoDB PITR (template enables it)",
-                statistics.fmean(table_data(e) for e in evs) / GB * months,
-                "GB-month",
-                "ddb_pitr_gb_month",
+            *(
+                [
+                    Row(
+                        "DynamoDB PITR (template enables it)",
+                        statistics.fmean(table_data(e) for e in evs) / GB * months,
+                        "GB-month",
+                        "ddb_pitr_gb_month",
+                    )
+                ]
+                if d.pitr
+                else []
             ),
             Row(
                 "CloudWatch Logs ingestion",
@@ -310,32 +317,47 @@ def model(results: dict[str, Any]) -> dict[str, Any]:
         return sum(r.dollars_per_million for r in rs)
 
     shipped = Design()
-    lean = Design(history="history_lean_bytes", keys_only=True)
+    before = Design("before: GSIs projected ALL (the previous template.yaml)", projection="all")
+    minimal = Design(
+        "minimal: one conditional put per event (the history item is the dedupe record; no transaction, "
+        "no `published` mark), history item of keys, TTL and `event` only, no GSIs, function URLs",
+        history="history_minimal_bytes",
+        gsis=False,
+        single_put=True,
+        function_urls=True,
+    )
+    indexes = rec["indexes"]
+    projection = ", ".join(
+        sorted(
+            {i["projection"] + (f" {len(i['non_key'])} attributes" if i["non_key"] else "") for i in indexes}
+        )
+    )
     designs = [
-        Design(f"as shipped (batches of {batch})"),
+        Design(f"as shipped: GSIs {projection or 'none'}, batches of {batch}"),
+        before,
         Design("as shipped, batches of 1 (traffic under ~1 webhook/s)", batch=1),
         Design("as shipped, RetentionDays 30 instead of 90", retention_days=30),
-        Design("GSIs projected KEYS_ONLY", keys_only=True),
-        Design("lean history item (only keys, TTL, GSI keys and `event`)", history="history_lean_bytes"),
-        Design("lean history + KEYS_ONLY GSIs", history="history_lean_bytes", keys_only=True),
-        Design(
-            "lean history + KEYS_ONLY GSIs + Lambda function URLs instead of the HTTP API",
-            history="history_lean_bytes",
-            keys_only=True,
-            function_urls=True,
-        ),
         Design("as shipped, LogLevel WARNING instead of INFO", log_warning=True),
+        Design("as shipped, no PITR", pitr=False),
+        Design("GSIs projected KEYS_ONLY instead of INCLUDE", projection="keys_only"),
         Design(
-            "minimal: one conditional put per event (the history item is the dedupe record; no transaction, "
-            "no `published` mark), lean history, no GSIs, function URLs",
+            f"lean history item (without {', '.join(rec['lean_dropped'])}: they repeat `event` "
+            "and no index projects them)",
             history="history_lean_bytes",
-            gsis=False,
-            single_put=True,
-            function_urls=True,
         ),
+        Design("Lambda function URLs instead of the HTTP API", function_urls=True),
+        Design(
+            "lean history + function URLs + LogLevel WARNING + RetentionDays 30",
+            history="history_lean_bytes",
+            function_urls=True,
+            log_warning=True,
+            retention_days=30,
+        ),
+        Design("no GSIs (drops the documented by_product / by_status queries)", gsis=False),
+        minimal,
         Design(
             "minimal + LogLevel WARNING + RetentionDays 30 + no PITR",
-            history="history_lean_bytes",
+            history="history_minimal_bytes",
             gsis=False,
             single_put=True,
             function_urls=True,
@@ -350,17 +372,32 @@ def model(results: dict[str, Any]) -> dict[str, Any]:
         by_type.setdefault(e["type"], []).append(t)
     sizes = {
         k: (min(e[k] for e in events), statistics.median(e[k] for e in events), max(e[k] for e in events))
-        for k in ("dedupe_bytes", "history_bytes", "history_lean_bytes", "status_bytes", "ingest_body_bytes")
+        for k in (
+            "dedupe_bytes",
+            "history_bytes",
+            "history_lean_bytes",
+            "history_minimal_bytes",
+            "status_bytes",
+            "ingest_body_bytes",
+        )
     }
+    for projection in ("shipped", "all", "keys_only"):
+        flat = [b for e in events for b in e["gsi_entry_bytes"][projection]]
+        if flat:
+            sizes[f"gsi_entry_{projection}_bytes"] = (min(flat), statistics.median(flat), max(flat))
     sizes["fifo_body_bytes"] = (
         min(rec["fifo_body_bytes"]),
         statistics.median(rec["fifo_body_bytes"]),
         max(rec["fifo_body_bytes"]),
     )
     shipped_rows = rows(shipped, events)
+    before_rows = rows(before, events)
     return {
         "rows": shipped_rows,
         "total": total(shipped_rows),
+        "before_rows": before_rows,
+        "before_total": total(before_rows),
+        "minimal_total": total(rows(minimal, events)),
         "total_range": (min(per_event_totals), max(per_event_totals)),
         "cheapest_type": min(by_type, key=lambda k: statistics.fmean(by_type[k])),
         "dearest_type": max(by_type, key=lambda k: statistics.fmean(by_type[k])),
@@ -369,9 +406,17 @@ def model(results: dict[str, Any]) -> dict[str, Any]:
         ),
         "what_ifs": [(d.name, total(rows(d, events))) for d in designs],
         "wru": {
-            k: {"shipped": _mean(events, k), "lean_keys_only": _mean(events, k, lean)}
+            k: {
+                "shipped": _mean(events, k),
+                "before": _mean(events, k, before),
+                "minimal": _mean(events, k, minimal),
+            }
             for k in wru_breakdown(events[0])
         },
+        "indexes": indexes,
+        "index_check": (rec["index_entries_checked"], len(rec["index_entry_mismatches"])),
+        "lean_dropped": rec["lean_dropped"],
+        "gsi_entries_per_event": statistics.fmean(len(e["gsi_entry_bytes"]["shipped"]) for e in events),
         "sizes": sizes,
         "events": len(events),
         "assumptions": {

@@ -1,43 +1,15 @@
-"""Prototypes of suggested changes to code bench/ does not own, measured, never shipped.
+"""Floors for code bench/ does not own: measured alongside it, never shipped.
 
-``DirectHS256`` is a drop-in for ``shared.verify.vonage_jwt._DECODER``: ``verify_vonage_jwt`` already
-decodes the header and claims itself (``_peek``) and checks every claim itself, so PyJWT's decode is
-used only for the HMAC — and PyJWT 2.15 validates each segment's alphabet with a per-character
-Python generator (``jwt/api_jws.py``, ``any(c not in _BASE64URL_ALPHABET for c in …)``), ≈ 400 steps
-per token. This does the same checks (strict base64url alphabet, HMAC-SHA256, constant-time
-compare) with a compiled regex and one ``hmac.new``.
+``sigv4_send_message`` builds and SigV4-signs the request ``sqs.send_message`` makes with the standard
+library only: the CPU floor of one SQS send without botocore's machinery (§3.1 of RESULTS.md, and
+the remaining cold-start miss in its findings).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import json
-import re
-from collections.abc import Sequence
-from typing import Any
-
-import jwt
-
-_SEGMENT = re.compile(r"[A-Za-z0-9_-]+={0,2}")
-
-
-class DirectHS256:
-    def decode(self, token: str, key: str, algorithms: Sequence[str]) -> dict[str, Any]:
-        signing_input, _, signature = token.rpartition(".")
-        header, _, claims = signing_input.partition(".")
-        if not all(_SEGMENT.fullmatch(part) for part in (header, claims, signature)):
-            raise jwt.DecodeError("invalid base64url segment")
-        try:
-            provided = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
-        except (binascii.Error, ValueError):
-            raise jwt.DecodeError("invalid signature encoding") from None
-        expected = hmac.new(key.encode("utf-8"), signing_input.encode("ascii"), hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, provided):
-            raise jwt.InvalidSignatureError("Signature verification failed")
-        return {}
 
 
 def sigv4_send_message(

@@ -4,6 +4,10 @@
    pinned to ``signed_at``), and the exact message it would enqueue is recorded by the real
    RecorderFunction handler into a table created from template.yaml. The items DynamoDB then holds
    are measured with DynamoDB's item-size rules, which give the write units the cost model bills.
+   Each history item's index entries are sized from that same item under the projection template.yaml
+   gives each GSI (table keys + index keys + NonKeyAttributes for INCLUDE), and, for the before →
+   after and the what-ifs, under ALL (the whole item, the template's previous projection) and
+   KEYS_ONLY.
 2. Throughput: batches of 1, 5 and 10 of those events (fresh event and subject ids each time) through
    the RecorderFunction handler; the anchor, in the same run, is one plain ``put_item`` of the
    event's history item per event (the least a recorder could do against the same emulator).
@@ -38,6 +42,7 @@ _DUPLICATED = (
     "received_at",
     "account_id",
 )
+PROJECTIONS = ("shipped", "all", "keys_only")
 EVENTS_PER_REPEAT = 30
 REPEATS = 5
 
@@ -70,6 +75,37 @@ def item_size(item: dict[str, Any]) -> int:
 
 def units(size: int, per: int = 1024) -> int:
     return max(1, math.ceil(size / per))
+
+
+def table_indexes(template: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The history table's key attributes and its GSIs (name, key attributes, projection), from
+    template.yaml."""
+    props = template["Resources"]["HistoryTable"]["Properties"]
+    table_keys = [k["AttributeName"] for k in props["KeySchema"]]
+    indexes = [
+        {
+            "name": g["IndexName"],
+            "keys": [k["AttributeName"] for k in g["KeySchema"]],
+            "projection": g["Projection"]["ProjectionType"],
+            "non_key": list(g["Projection"].get("NonKeyAttributes") or []),
+        }
+        for g in props.get("GlobalSecondaryIndexes") or []
+    ]
+    return table_keys, indexes
+
+
+def index_entry(
+    item: dict[str, Any], table_keys: list[str], index: dict[str, Any], projection: str
+) -> dict[str, Any] | None:
+    """The entry ``item`` makes in ``index`` under ``projection`` ("shipped": the template's), or
+    None when the item lacks the index's keys (a sparse index holds no entry for it)."""
+    if not all(k in item for k in index["keys"]):
+        return None
+    kind = index["projection"] if projection == "shipped" else projection.upper()
+    if kind == "ALL":
+        return dict(item)
+    names = {*table_keys, *index["keys"], *(index["non_key"] if kind == "INCLUDE" else ())}
+    return {k: v for k, v in item.items() if k in names}
 
 
 def _ingest_messages(env: dict[str, str]) -> list[str]:
@@ -150,6 +186,10 @@ def _run() -> dict[str, Any]:
     from switchboard.template import function_environment, functions, load_template, provision
 
     template = load_template()
+    table_keys, indexes = table_indexes(template)
+    projected = {a for i in indexes if i["projection"] != "ALL" for a in i["non_key"]}
+    if any(i["projection"] == "ALL" for i in indexes):
+        projected = set(_DUPLICATED)
     with mock_aws():
         aws.client.cache_clear()
         webhook.default_deps.cache_clear()
@@ -169,6 +209,7 @@ def _run() -> dict[str, Any]:
         table = stack.refs["HistoryTable"]
 
         per_event = []
+        mismatches: list[dict[str, Any]] = []
         for body in bodies:
             event = json.loads(body)
             key_dedupe = {"pk": {"S": EVENT_PREFIX + event["event_id"]}, "sk": {"S": "EVENT"}}
@@ -177,27 +218,37 @@ def _run() -> dict[str, Any]:
             dedupe = db.get_item(TableName=table, Key=key_dedupe)["Item"]
             history = db.get_item(TableName=table, Key=key_history)["Item"]
             status = db.get_item(TableName=table, Key=key_status).get("Item")
+            entries = {
+                projection: [
+                    item_size(entry)
+                    for index in indexes
+                    if (entry := index_entry(history, table_keys, index, projection)) is not None
+                ]
+                for projection in PROJECTIONS
+            }
+            emulator = _index_entry_sizes(db, table, indexes, history)
+            if emulator != entries["shipped"]:
+                mismatches.append(
+                    {"type": event["type"], "emulator": emulator, "computed": entries["shipped"]}
+                )
             per_event.append(
                 {
                     "type": event["type"],
                     "dedupe_bytes": item_size(dedupe),
                     "history_bytes": item_size(history),
                     "status_bytes": item_size(status) if status else 0,
-                    "in_gsis": sum(1 for a in ("gsi1pk", "gsi2pk") if a in history),
-                    # What-ifs for the cost model, from the same real item:
-                    # the history item without the attributes that repeat what `event` holds (the
-                    # status API reads only `sk` and `event`), keys and TTL kept;
+                    # one size per index entry this item makes, under each projection
+                    "gsi_entry_bytes": entries,
+                    # What-ifs for the cost model, from the same real item (the status API reads
+                    # only `sk` and `event`; these attributes repeat fields of `event`):
+                    # without those no index projects (what the shipped INCLUDE projections keep);
                     "history_lean_bytes": item_size(
+                        {k: v for k, v in history.items() if k not in _DUPLICATED or k in projected}
+                    ),
+                    # without any of them: only keys, TTL, GSI keys and `event` (KEYS_ONLY or no GSIs).
+                    "history_minimal_bytes": item_size(
                         {k: v for k, v in history.items() if k not in _DUPLICATED}
                     ),
-                    # an index entry under a KEYS_ONLY projection: table keys + that index's keys.
-                    "gsi_keys_only_bytes": [
-                        item_size(
-                            {k: history[k] for k in ("pk", "sk", f"gsi{i}pk", f"gsi{i}sk") if k in history}
-                        )
-                        for i in (1, 2)
-                        if f"gsi{i}pk" in history
-                    ],
                     "informational": rank(event["product"], event["status"]) is None,
                     "ingest_body_bytes": len(body.encode("utf-8")),
                 }
@@ -238,6 +289,12 @@ def _run() -> dict[str, Any]:
             for size in BATCH_SIZES
         }
     return {
+        "indexes": indexes,
+        # what the lean-history what-if leaves out: attributes that repeat `event`, no index projects
+        "lean_dropped": [a for a in _DUPLICATED if a not in projected],
+        # the computed entries checked against what the emulator's index queries return
+        "index_entries_checked": len(per_event),
+        "index_entry_mismatches": mismatches,
         "events": per_event,
         "fifo_body_bytes": fifo_sizes,
         "distinct_subjects": subjects,
@@ -245,6 +302,25 @@ def _run() -> dict[str, Any]:
         "events_per_repeat": min(EVENTS_PER_REPEAT, len(bodies)),
         "emulator": "moto (in-process mock_aws)",
     }
+
+
+def _index_entry_sizes(db: Any, table: str, indexes: list[dict[str, Any]], item: dict[str, Any]) -> list[int]:
+    """The sizes of ``item``'s entries as the emulator's index queries return them."""
+    sizes = []
+    for index in indexes:
+        if not all(k in item for k in index["keys"]):
+            continue
+        names = {f"#k{i}": k for i, k in enumerate(index["keys"])}
+        got = db.query(
+            TableName=table,
+            IndexName=index["name"],
+            KeyConditionExpression=" AND ".join(f"#k{i} = :k{i}" for i in range(len(index["keys"]))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={f":k{i}": item[k] for i, k in enumerate(index["keys"])},
+        )["Items"]
+        match = [g for g in got if g.get("pk") == item["pk"] and g.get("sk") == item["sk"]]
+        sizes.append(item_size(match[0]) if match else 0)
+    return sizes
 
 
 def _empty(db: Any, table: str, sqs: Any, queue_url: str) -> None:

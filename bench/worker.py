@@ -21,8 +21,8 @@ def _sections(runs: int) -> dict[str, Callable[[], dict[str, Any]]]:
         "coldstart": lambda: coldstart.run(runs=runs),
         "verify": verify_cpu.run,
         "handler": handler_cpu.run,
-        "local": lambda: local_http.run(one_write=False),
-        "local_one_write": lambda: local_http.run(one_write=True),
+        "local": lambda: local_http.run(two_writes=False),
+        "local_two_writes": lambda: local_http.run(two_writes=True),
         "recorder": recorder_moto.run,
     }
 
