@@ -160,9 +160,8 @@ class LocalStack:
         # moto keeps its state per process: a stack started again in the same process starts empty.
         import urllib.request
 
-        urllib.request.urlopen(  # noqa: S310 - our own emulator on loopback
-            urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10
-        ).close()
+        reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310 - loopback
+        urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - our own emulator on loopback
         for key, value in {
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_ACCESS_KEY_ID": "local",
