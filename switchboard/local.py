@@ -129,6 +129,7 @@ class LocalStack:
         self._http: ThreadingHTTPServer | None = None
         self.state: LocalState | None = None
         self._saved_env = dict(os.environ)
+        self._invoke_lock = threading.Lock()
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -261,7 +262,16 @@ class LocalStack:
     # --- HTTP ------------------------------------------------------------------------------------
 
     def invoker(self, logical: str) -> Any:
-        return importlib.import_module(handler_module(self.template, logical)).handler
+        """The function's real handler, run one invocation at a time, as in one Lambda execution
+        environment: the handlers share one process here, and Powertools' logger keeps per-invocation
+        keys (function name, request id) that concurrent threads would otherwise mix up."""
+        handler = importlib.import_module(handler_module(self.template, logical)).handler
+
+        def invoke(event: dict[str, Any], context: Any) -> Any:
+            with self._invoke_lock:
+                return handler(event, context)
+
+        return invoke
 
     def match(self, method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
         for route in self.routes:
