@@ -74,8 +74,8 @@ class ProviderSecrets:
         for api_key, method in methods_doc.items():
             name = f"vonage.sms_signature_methods.{api_key}"
             if not isinstance(method, str) or method.lower() not in SMS_SIGNATURE_METHODS:
-                raise ConfigError(
-                    f"{source}: {name} must be one of {', '.join(SMS_SIGNATURE_METHODS)}, got {method!r}",
+                raise ConfigError(  # the value is not echoed: a secret pasted here must not reach a log
+                    f"{source}: {name} must be one of {', '.join(SMS_SIGNATURE_METHODS)}",
                     key=name,
                 )
             methods[api_key] = method.lower()
@@ -144,7 +144,9 @@ class Settings:
     sms_max_age_s: int = 72 * 3600  # the SMS delivery-receipt retry horizon
     clock_skew_s: int = 60
     public_base_url: str | None = None
-    max_body_bytes: int = 256 * 1024
+    # Provider payloads are a few KB. 64 KiB keeps the normalised event, even with every byte escaped
+    # on re-serialisation, inside SQS's 256 KiB message limit and DynamoDB's 400 KB item limit.
+    max_body_bytes: int = 64 * 1024
     secret_id: str | None = None  # Secrets Manager name or ARN
     secrets_file: str | None = None  # local JSON file in the same shape
     # The document inline: only for `sam local invoke --env-vars` (a container cannot see a host
@@ -163,7 +165,7 @@ class Settings:
             sms_max_age_s=_int(env, "SMS_MAX_AGE_SECONDS", cls.sms_max_age_s, 1),
             clock_skew_s=_int(env, "CLOCK_SKEW_SECONDS", cls.clock_skew_s, 0, 3600),
             public_base_url=base,
-            max_body_bytes=_int(env, "MAX_BODY_BYTES", cls.max_body_bytes, 1024, 6 * 1024 * 1024),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", cls.max_body_bytes, 1024, 64 * 1024),
             secret_id=_opt(env, "SECRET_ID"),
             secrets_file=_opt(env, "SECRETS_FILE"),
             secrets_json=_opt(env, "SECRETS_JSON"),

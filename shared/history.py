@@ -6,8 +6,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from shared.config import require_env
-from shared.errors import BadRequest, NotFound, SwitchboardError, to_http
+from shared.errors import BadRequest, NotFound, StorageUnavailable, SwitchboardError, to_http
 from shared.recorder import HISTORY_PREFIX, STATUS_SK, SUBJECT_PREFIX
 
 MAX_SUBJECT_ID = 256
@@ -25,14 +27,20 @@ def subject_status(dynamodb: Any, table: str, subject_id: str) -> dict[str, Any]
         "ExpressionAttributeValues": {":pk": {"S": SUBJECT_PREFIX + subject_id}},
         "ConsistentRead": True,
     }
+    # The current status separately: it sorts after every history item, so a long history could
+    # end the paging below before reaching it.
+    got = dynamodb.get_item(
+        TableName=table,
+        Key={"pk": {"S": SUBJECT_PREFIX + subject_id}, "sk": {"S": STATUS_SK}},
+        ConsistentRead=True,
+    )
+    status_item = got.get("Item")
+    kwargs["KeyConditionExpression"] = "pk = :pk AND begins_with(sk, :h)"
+    kwargs["ExpressionAttributeValues"][":h"] = {"S": HISTORY_PREFIX}
     while True:
         page = dynamodb.query(**kwargs)
         for item in page.get("Items", []):
-            sk = item["sk"]["S"]
-            if sk == STATUS_SK:
-                status_item = item
-            elif sk.startswith(HISTORY_PREFIX):
-                history.append(json.loads(item["event"]["S"]))
+            history.append(json.loads(item["event"]["S"]))
         last = page.get("LastEvaluatedKey")
         if not last or len(history) >= MAX_HISTORY_ITEMS:
             break
@@ -62,11 +70,17 @@ def handle_status(event: Mapping[str, Any], dynamodb: Any = None, table: str | N
 
             dynamodb = aws.client("dynamodb")
         body = subject_status(dynamodb, table or require_env("SWITCHBOARD_TABLE_NAME"), subject_id)
+    except (ClientError, BotoCoreError) as exc:
+        return _error(StorageUnavailable("the history table is unavailable", reason=type(exc).__name__))
     except SwitchboardError as err:
-        status, headers, text = to_http(err)
-        return {"statusCode": status, "headers": headers, "body": text}
+        return _error(err)
     return {
         "statusCode": 200,
         "headers": {"content-type": "application/json", "cache-control": "no-store"},
         "body": json.dumps(body, separators=(",", ":")),
     }
+
+
+def _error(err: SwitchboardError) -> dict[str, Any]:
+    status, headers, text = to_http(err)
+    return {"statusCode": status, "headers": headers, "body": text}

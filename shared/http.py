@@ -39,14 +39,18 @@ class HttpRequest:
         value = self.headers.get("content-type", "")
         return value.split(";", 1)[0].strip().lower()
 
+    def route_path(self, public_base_url: str | None = None) -> str:
+        """The path a route is matched on: ``rawPath`` without the base URL's path prefix, which
+        API Gateway leaves in ``rawPath`` when a custom domain maps the API under a prefix."""
+        prefix = public_base_url.split("://", 1)[1].partition("/")[2] if public_base_url else ""
+        if prefix and self.raw_path.startswith("/" + prefix + "/"):
+            return self.raw_path[len(prefix) + 1 :]
+        return self.raw_path
+
     def url(self, public_base_url: str | None = None) -> str:
         """The public URL the provider called: configured base (custom domain) or Host + scheme."""
         if public_base_url:
-            prefix_path = public_base_url.split("://", 1)[1].partition("/")[2]
-            path = self.raw_path
-            if prefix_path and path.startswith("/" + prefix_path + "/"):
-                path = path[len(prefix_path) + 1 :]  # API mapping key already in rawPath
-            base = public_base_url
+            base, path = public_base_url, self.route_path(public_base_url)
         else:
             base, path = f"{self.scheme}://{self.host}", self.raw_path
         return f"{base}{path}?{self.raw_query}" if self.raw_query else f"{base}{path}"
@@ -69,6 +73,8 @@ class HttpRequest:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InvalidJson(f"the body is not valid JSON: {exc.msg}", position=exc.pos) from None
+        except (ValueError, RecursionError) as exc:  # e.g. a 5,000-digit number, 10,000 nested lists
+            raise InvalidJson(f"the body is not acceptable JSON: {type(exc).__name__}") from None
         if not isinstance(value, dict):
             raise InvalidJson("the JSON body must be an object", got=type(value).__name__)
         return value

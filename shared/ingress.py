@@ -8,13 +8,14 @@ first, with strict UTF-8.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from shared.config import ProviderSecrets, Settings
-from shared.errors import MethodNotAllowed, RouteNotFound, UnsupportedMediaType
+from shared.errors import BadRequest, MethodNotAllowed, RouteNotFound, UnsupportedMediaType
 from shared.http import HttpRequest, Params, flatten, last_values
 from shared.normalise import normalise
 from shared.verify.twilio import SIGNATURE_HEADER, verify_twilio_signature
@@ -61,6 +62,15 @@ def match_route(method: str, path: str) -> Route:
     return route
 
 
+@dataclass(frozen=True)
+class Received:
+    event: dict[str, Any]
+    # The signed credential that vouched for the event, when it does not sign everything the event is
+    # made of: a Vonage JWT signs the body but not the route or a GET query string. The recorder
+    # binds each credential to one event id, so a captured JWT cannot vouch for another event.
+    credential: str | None = None
+
+
 def receive(
     request: HttpRequest,
     secrets: ProviderSecrets,
@@ -70,16 +80,28 @@ def receive(
     route: Route | None = None,
 ) -> dict[str, Any]:
     """Verify the request and return its normalised event. Raises a SwitchboardError otherwise."""
+    return receive_with_credential(request, secrets, settings, now=now, route=route).event
+
+
+def receive_with_credential(
+    request: HttpRequest,
+    secrets: ProviderSecrets,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    route: Route | None = None,
+) -> Received:
     now = now or datetime.now(UTC)
-    route = route or match_route(request.method, request.raw_path)
+    route = route or match_route(request.method, request.route_path(settings.public_base_url))
     verify = _SCHEMES[route.scheme]
-    account_id, data = verify(request, route, secrets, settings, now.timestamp())
-    return normalise(route.product, route.kind, data, account_id=account_id, received_at=now)
+    account_id, data, credential = verify(request, route, secrets, settings, now.timestamp())
+    event = normalise(route.product, route.kind, data, account_id=account_id, received_at=now)
+    return Received(event, credential)
 
 
 # --- one function per scheme: (request, …) -> (account_id, decoded payload) ----------------------
 
-Verified = tuple[str | None, Mapping[str, Any]]
+Verified = tuple[str | None, Mapping[str, Any], str | None]  # account id, payload, credential
 
 
 def _vonage_jwt(
@@ -94,10 +116,14 @@ def _vonage_jwt(
         skew=settings.clock_skew_s,
         application_ids=secrets.vonage_application_ids,
     )
+    token_id = f"{identity.api_key}\x1f{identity.jti or identity.signature}".encode()
+    credential = "vonage-jwt:" + hashlib.sha256(token_id).hexdigest()[:40]
     if request.method == "GET":  # voice answer/event with GET: all data in the query string
-        return identity.api_key, flatten(request.query_params())
+        if request.body:
+            raise BadRequest("a GET request carries no body")
+        return identity.api_key, flatten(request.query_params()), credential
     _require_json(request)
-    return identity.api_key, request.json_object()
+    return identity.api_key, request.json_object(), credential
 
 
 def _vonage_sms(
@@ -120,7 +146,7 @@ def _vonage_sms(
         skew=settings.clock_skew_s,
     )
     data = {k: v for k, v in params.items() if k != "sig"}
-    return identity.api_key, data
+    return identity.api_key, data, None
 
 
 def _twilio(
@@ -145,7 +171,7 @@ def _twilio(
     identity = verify_twilio_signature(
         url, form, signature, secrets.twilio_auth_tokens, account_sid=sid, json_body=json_body
     )
-    return identity.account_sid, body_data
+    return identity.account_sid, body_data, None
 
 
 def _url_token(
@@ -154,7 +180,7 @@ def _url_token(
     provided = request.query_params().get(TOKEN_PARAM, [None])[-1]
     verify_url_token(provided, secrets.number_insight_token)
     _require_json(request)
-    return None, request.json_object()
+    return None, request.json_object(), None
 
 
 _SCHEMES = {

@@ -34,6 +34,9 @@ from typing import Any, Final, NamedTuple
 from shared.errors import InvalidField, MissingField
 
 SCHEMA_VERSION: Final = "1"
+# Subject ids and statuses become DynamoDB keys (pk <= 2048 bytes, GSI keys) and FIFO group ids:
+# the providers' ids are UUIDs or SIDs of a few dozen characters.
+MAX_KEY_LENGTH: Final = 256
 SCHEMA_ID: Final = "https://switchboard.dev/schemas/event-1.json"
 
 PROVIDERS: Final[tuple[str, ...]] = ("vonage", "twilio")
@@ -112,7 +115,7 @@ def parse_timestamp(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if not text:
+    if not text or len(text) > 64:  # no timestamp is longer; int() of a huge digit string raises
         return None
     if _DIGITS.fullmatch(text):
         if len(text) == 10:
@@ -160,6 +163,8 @@ def _parse_unix(value: Any) -> datetime | None:
     """A field known to hold unix seconds (or milliseconds): never read as ``YYMMDDHHMM``."""
     if isinstance(value, str):
         text = value.strip()
+        if len(text) > 64:
+            return None
         if _DIGITS.fullmatch(text):
             return _from_epoch(int(text))
         if _DECIMAL.fullmatch(text):
@@ -290,6 +295,8 @@ def _verify(data: Mapping[str, Any]) -> _Parts:
     occurred = parse_timestamp(_scalar(data, "triggered_at"))
     if callback == "event":
         kind = "silent_auth" if channel is not None and channel.lower() == "silent_auth" else "event"
+        # Not triggered_at: the event callback reports the request's result (one per status), and a
+        # retry that Vonage re-stamps must keep its id.
         key = ("verify", "event", request_id, channel or "", status)
         return _Parts(kind, request_id, status, occurred, channel, key)
     # A callback type Vonage adds later: kept under its own name rather than rejected.
@@ -432,6 +439,11 @@ def normalise(
     elif account is None and product == "sms":
         account = _optional(data, "api-key", "api_key")
 
+    for field, value in (("subject_id", parts.subject_id), ("status", parts.status)):
+        if len(value) > MAX_KEY_LENGTH:
+            raise InvalidField(
+                f"{field} is longer than {MAX_KEY_LENGTH} characters", field=field, length=len(value)
+            )
     received = _as_utc(received_at)
     return {
         "schema_version": SCHEMA_VERSION,

@@ -27,6 +27,16 @@ from shared.errors import BadRequest, ConfigError
 from shared.status_rank import is_terminal, rank
 
 TTL_ATTRIBUTE = "expires_at"
+CREDENTIAL_ATTRIBUTE = "credential"  # the ingest message attribute that carries it
+CREDENTIAL_PREFIX = "CRED#"
+CREDENTIAL_SK = "CRED"
+
+
+class CredentialReused(Exception):
+    """A signed credential (a Vonage JWT) already vouched for another event: the webhook was forged
+    from a captured token (another route, or an unsigned GET query). Not retried, never recorded."""
+
+
 SUBJECT_PREFIX = "SUBJECT#"
 EVENT_PREFIX = "EVENT#"
 STATUS_SK = "STATUS"
@@ -90,10 +100,13 @@ class Recorder:
 
     # --- public -------------------------------------------------------------------------------
 
-    def record(self, event: Mapping[str, Any]) -> Outcome:
+    def record(self, event: Mapping[str, Any], credential: str | None = None) -> Outcome:
         event = validate_event(event)
         expires = int(self.clock().timestamp()) + self.retention_s
-        previous = self._insert(event, expires)
+        try:
+            previous = self._insert(event, expires, credential)
+        except CredentialReused:
+            return Outcome(event["event_id"], "rejected_credential_reused", None)
         if previous is not None and previous.get("state", {}).get("S") == "published":
             return Outcome(event["event_id"], "duplicate", None)
         current = self._project(event, expires)
@@ -109,8 +122,12 @@ class Recorder:
 
     # --- steps --------------------------------------------------------------------------------
 
-    def _insert(self, event: Mapping[str, Any], expires: int) -> dict[str, Any] | None:
-        """Step 1. Returns None when inserted, else the existing dedupe record."""
+    def _insert(
+        self, event: Mapping[str, Any], expires: int, credential: str | None
+    ) -> dict[str, Any] | None:
+        """Step 1. Returns None when inserted, else the existing dedupe record. With a credential
+        (a Vonage JWT), the same transaction binds it to this event id: a token already bound to
+        another event raises CredentialReused and nothing is written."""
         subject_pk = SUBJECT_PREFIX + event["subject_id"]
         history = {
             "pk": s(subject_pk),
@@ -122,7 +139,8 @@ class Recorder:
             "status": s(event["status"]),
             "occurred_at": s(event["occurred_at"]),
             "received_at": s(event["received_at"]),
-            "event": s(json.dumps(event, separators=(",", ":"), sort_keys=True)),
+            # UTF-8, not \u escapes: the item stays about the size of the payload (400 KB item limit).
+            "event": s(json.dumps(event, separators=(",", ":"), sort_keys=True, ensure_ascii=False)),
             "gsi1pk": s(f"PRODUCT#{event['product']}"),
             "gsi1sk": s(f"{event['occurred_at']}#{event['event_id']}"),
             "gsi2pk": s(f"STATUS#{event['product']}#{event['status']}"),
@@ -139,25 +157,42 @@ class Recorder:
             "history_sk": history["sk"],
             TTL_ATTRIBUTE: n(expires),
         }
-        try:
-            self.db.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": dedupe,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                        }
-                    },
-                    {"Put": {"TableName": self.table, "Item": history}},
-                ]
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": dedupe,
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {"Put": {"TableName": self.table, "Item": history}},
+        ]
+        if credential:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": {
+                            "pk": s(CREDENTIAL_PREFIX + credential),
+                            "sk": s(CREDENTIAL_SK),
+                            "event_id": s(event["event_id"]),
+                            TTL_ATTRIBUTE: n(expires),
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk) OR event_id = :event_id",
+                        "ExpressionAttributeValues": {":event_id": s(event["event_id"])},
+                    }
+                }
             )
+        try:
+            self.db.transact_write_items(TransactItems=items)
         except self.db.exceptions.TransactionCanceledException as exc:
             reasons = exc.response.get("CancellationReasons") or []
-            first = reasons[0] if reasons else {}
-            if first.get("Code") == "ConditionalCheckFailed":
-                return dict(first.get("Item") or {"state": s("recorded")})
+            codes = [r.get("Code") for r in reasons]
+            if len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
+                raise CredentialReused(event["event_id"]) from None
+            if codes and codes[0] == "ConditionalCheckFailed":
+                return dict(reasons[0].get("Item") or {"state": s("recorded")})
             raise
         return None
 
@@ -233,7 +268,7 @@ def fifo_publisher(sqs: Any, queue_url: str) -> Callable[[Mapping[str, Any]], No
     def publish(event: Mapping[str, Any]) -> None:
         sqs.send_message(
             QueueUrl=queue_url,
-            MessageBody=json.dumps(event, separators=(",", ":")),
+            MessageBody=json.dumps(event, separators=(",", ":"), ensure_ascii=False),
             MessageGroupId=group_id(event["subject_id"]),
             MessageDeduplicationId=event["event_id"],
         )
@@ -243,7 +278,7 @@ def fifo_publisher(sqs: Any, queue_url: str) -> Callable[[Mapping[str, Any]], No
 
 def group_id(subject_id: str) -> str:
     """FIFO group ids are at most 128 printable ASCII characters; longer or odd ids are hashed."""
-    if len(subject_id) <= 128 and subject_id.isascii() and subject_id.isprintable():
+    if len(subject_id) <= 128 and all("!" <= c <= "~" for c in subject_id):  # SQS: no spaces
         return subject_id
     return "sha256:" + hashlib.sha256(subject_id.encode("utf-8")).hexdigest()
 
@@ -253,8 +288,9 @@ def handle_batch(sqs_event: Mapping[str, Any], recorder: Recorder, log: Any) -> 
     failures: list[dict[str, str]] = []
     for record in sqs_event.get("Records") or []:
         message_id = record.get("messageId", "")
+        attribute = (record.get("messageAttributes") or {}).get(CREDENTIAL_ATTRIBUTE) or {}
         try:
-            outcome = recorder.record(json.loads(record.get("body") or ""))
+            outcome = recorder.record(json.loads(record.get("body") or ""), attribute.get("stringValue"))
         except Exception as exc:
             receives = record.get("attributes", {}).get("ApproximateReceiveCount")
             log.exception(
@@ -262,6 +298,12 @@ def handle_batch(sqs_event: Mapping[str, Any], recorder: Recorder, log: Any) -> 
                 extra={"message_id": message_id, "error": type(exc).__name__, "receive_count": receives},
             )
             failures.append({"itemIdentifier": message_id})
+            continue
+        if outcome.result == "rejected_credential_reused":
+            log.error(
+                "forged webhook dropped: its signed token already vouched for another event",
+                extra={"event_id": outcome.event_id, "message_id": message_id},
+            )
             continue
         log.info(
             "event recorded",

@@ -31,8 +31,9 @@ from shared.errors import (
     to_http,
 )
 from shared.http import request_from_apigw
-from shared.ingress import Route, match_route, receive
+from shared.ingress import Route, match_route, receive_with_credential
 from shared.observability import count, logger, mask_phone
+from shared.recorder import CREDENTIAL_ATTRIBUTE
 from shared.secrets import SecretsSource, source_from_settings
 
 EVENT_ID_HEADER = "x-switchboard-event-id"
@@ -45,15 +46,21 @@ _ROTATION_CANDIDATES = (SignatureInvalid, UnknownApiKey, UnknownAccount)
 class WebhookDeps:
     settings: Settings
     secrets: SecretsSource
-    enqueue: Callable[[Mapping[str, Any]], None]
+    enqueue: Callable[[Mapping[str, Any], str | None], None]
     voice_answer_ncco: str = "[]"
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
-def sqs_enqueuer(sqs: Any, queue_url: str) -> Callable[[Mapping[str, Any]], None]:
-    def enqueue(event: Mapping[str, Any]) -> None:
+def sqs_enqueuer(sqs: Any, queue_url: str) -> Callable[[Mapping[str, Any], str | None], None]:
+    def enqueue(event: Mapping[str, Any], credential: str | None = None) -> None:
         try:
-            sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(event, separators=(",", ":")))
+            body = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+            attributes = (
+                {CREDENTIAL_ATTRIBUTE: {"DataType": "String", "StringValue": credential}}
+                if credential
+                else {}
+            )
+            sqs.send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=attributes)
         except (ClientError, BotoCoreError) as exc:
             raise StorageUnavailable(reason=type(exc).__name__, detail=str(exc)[:200]) from None
 
@@ -103,20 +110,21 @@ def handle_webhook(
     try:
         d = deps()
         request = request_from_apigw(event, max_body_bytes=d.settings.max_body_bytes)
-        route = match_route(request.method, request.raw_path)
+        route = match_route(request.method, request.route_path(d.settings.public_base_url))
         if route.provider != provider:  # this function does not serve that path
             raise RouteNotFound(path=request.raw_path[:200])
         secrets = d.secrets.get()
         try:
-            normalised = receive(request, secrets, d.settings, now=d.clock(), route=route)
+            received = receive_with_credential(request, secrets, d.settings, now=d.clock(), route=route)
         except _ROTATION_CANDIDATES:
             if not d.secrets.can_refresh():
                 raise
             fresh = d.secrets.get(force=True)
             if fresh is secrets:
                 raise
-            normalised = receive(request, fresh, d.settings, now=d.clock(), route=route)
-        d.enqueue(normalised)
+            received = receive_with_credential(request, fresh, d.settings, now=d.clock(), route=route)
+        normalised = received.event
+        d.enqueue(normalised, received.credential)
     except SwitchboardError as err:
         return _rejected(err, route)
     except Exception:

@@ -232,7 +232,8 @@ def cmd_send(args: argparse.Namespace) -> int:
         raise CliError("--repeat must be at least 1", EXIT_USAGE)
     if args.encoding and chosen.route.scheme != "vonage_sms":
         raise CliError("--encoding applies to the SMS API samples only (sms/…)", EXIT_USAGE)
-    method = (args.method or ("GET" if args.encoding == "query" else None) or default_method(chosen)).upper()
+    implied = {"query": "GET", "form": "POST", "json": "POST"}.get(args.encoding or "")
+    method = (args.method or implied or default_method(chosen)).upper()
     if (args.encoding == "query" and method != "GET") or (
         args.encoding in ("form", "json") and method != "POST"
     ):
@@ -290,7 +291,9 @@ def cmd_send(args: argparse.Namespace) -> int:
                     encoding=args.encoding,
                 )
             except LookupError as exc:  # e.g. a freshly deployed stack's secret is still empty
-                raise CliError(f"cannot sign {chosen.name}: {exc} (see README: Set the secret)") from None
+                raise CliError(
+                    f"cannot sign {chosen.name}: {exc} (see README: Set the secret)", EXIT_USAGE
+                ) from None
             try:
                 code, headers, answer = _http(request.method, request.url, request.body, request.headers)
             except (urllib.error.URLError, OSError) as exc:
@@ -319,6 +322,10 @@ def _read(path: str) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    if not args.subject_id.strip():
+        raise CliError(
+            "a subject id is required (a request_id, message_uuid, messageId, call uuid or SID)", EXIT_USAGE
+        )
     target = target_from(args)
     code, body = target.status(args.subject_id)
     if code >= 400:
@@ -358,7 +365,8 @@ def cmd_consume(args: argparse.Namespace) -> int:
     target = target_from(args)
     sqs, url = target.clients("sqs"), target.queues["events"]
     received = 0
-    kept: list[str] = []  # receipt handles to make visible again at the end (--keep)
+    kept: list[str] = []  # receipt handles to make visible again at the end (--keep, foreign)
+    foreign = 0
     deadline = time.monotonic() + args.wait
     try:
         while received < args.max:
@@ -371,15 +379,28 @@ def cmd_consume(args: argparse.Namespace) -> int:
             )
             messages = got.get("Messages") or []
             for m in messages:
-                event = json.loads(m["Body"])
+                try:
+                    event = json.loads(m["Body"])
+                    fields = [
+                        str(event[k]) for k in ("occurred_at", "type", "subject_id", "status", "event_id")
+                    ]
+                except (ValueError, KeyError, TypeError):
+                    # Not an event (someone else's message?): say so, leave it on the queue, go on.
+                    print(
+                        f"not a Switchboard event (message {m['MessageId']}): {m['Body'][:200]!r}",
+                        file=sys.stderr,
+                    )
+                    kept.append(m["ReceiptHandle"])
+                    foreign += 1
+                    continue
                 received += 1
                 if args.json:
                     print(json.dumps(event, separators=(",", ":")), flush=True)
                 else:
                     current = (event.get("current") or {}).get("status") or "-"
+                    occurred, type_, subject, status, event_id = fields
                     print(
-                        f"{event['occurred_at']}  {event['type']:28} {event['subject_id']}  {event['status']}"
-                        f"  (current: {current})  {event['event_id']}",
+                        f"{occurred}  {type_:28} {subject:36}  {status:14} (current: {current:14}) {event_id}",
                         flush=True,
                     )
                 if args.keep:
@@ -393,7 +414,7 @@ def cmd_consume(args: argparse.Namespace) -> int:
             sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
     if not args.json:
         print(f"{received} event(s){' (kept on the queue)' if args.keep else ''}", file=sys.stderr)
-    return EXIT_OK
+    return EXIT_ERROR if foreign else EXIT_OK
 
 
 def cmd_redrive(args: argparse.Namespace) -> int:

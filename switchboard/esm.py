@@ -64,7 +64,10 @@ def poll_once(
             "receiptHandle": m["ReceiptHandle"],
             "body": m["Body"],
             "attributes": m.get("Attributes", {}),
-            "messageAttributes": m.get("MessageAttributes", {}),
+            "messageAttributes": {  # Lambda's shape, not the SQS API's
+                name: {"stringValue": a.get("StringValue"), "dataType": a.get("DataType", "String")}
+                for name, a in (m.get("MessageAttributes") or {}).items()
+            },
             "md5OfBody": m.get("MD5OfBody")
             or hashlib.md5(m["Body"].encode(), usedforsecurity=False).hexdigest(),
             "eventSource": "aws:sqs",

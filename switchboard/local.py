@@ -172,6 +172,8 @@ class LocalStack:
         }.items():
             os.environ[key] = value
         os.environ.pop("AWS_PROFILE", None)
+        # Before anything imports shared.observability: its Logger reads the level once.
+        os.environ["POWERTOOLS_LOG_LEVEL"] = os.environ.get("LOG_LEVEL", "WARNING")
         _reset_caches()
 
         import boto3
@@ -330,10 +332,7 @@ class LocalStack:
                 data = base64.b64decode(out) if result.get("isBase64Encoded") else str(out).encode()
                 self._reply(status, result.get("headers") or {}, data)
                 stack._access(
-                    self.command,
-                    self.path,
-                    status,
-                    (result.get("headers") or {}).get("x-switchboard-event-id", ""),
+                    self.command, self.path, status, _summary(status, result.get("headers") or {}, data)
                 )
 
             def _reply(self, status: int, headers: dict[str, str], data: bytes) -> None:
@@ -360,6 +359,16 @@ class LocalStack:
     def _log(self, line: str) -> None:
         if not self.quiet:
             print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+
+
+def _summary(status: int, headers: dict[str, str], body: bytes) -> str:
+    """What an access line shows: the event id, or the error code of a rejection."""
+    if status < 300:
+        return headers.get("x-switchboard-event-id", "")
+    try:
+        return str(json.loads(body).get("error") or "")
+    except (ValueError, AttributeError):
+        return ""
 
 
 def _reset_caches() -> None:

@@ -53,6 +53,7 @@ class VonageIdentity:
     application_id: str | None
     jti: str | None
     secret_index: int  # which of the api key's secrets matched (0 = newest)
+    signature: str  # the token's signature segment: identifies the token without holding it
 
 
 def verify_vonage_jwt(
@@ -130,7 +131,13 @@ def verify_vonage_jwt(
         raise PayloadHashMismatch(
             rule="sha256(raw body) != payload_hash", body_bytes=len(body), api_key=api_key, jti=jti
         )
-    return VonageIdentity(api_key=api_key, application_id=application_id, jti=jti, secret_index=matched)
+    return VonageIdentity(
+        api_key=api_key,
+        application_id=application_id,
+        jti=jti,
+        secret_index=matched,
+        signature=encoded_signature,
+    )
 
 
 def _number(claims: Mapping[str, Any], name: str, api_key: str) -> float | None:

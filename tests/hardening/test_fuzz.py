@@ -79,7 +79,7 @@ def _deps(queue: list[Any]) -> WebhookDeps:
     return WebhookDeps(
         settings=Settings(),
         secrets=SecretsSource(lambda force: SECRETS_TEXT, source="fuzz"),
-        enqueue=queue.append,
+        enqueue=lambda event, credential: queue.append(event),
         voice_answer_ncco="[]",
         clock=lambda: datetime.fromtimestamp(NOW, UTC),
     )

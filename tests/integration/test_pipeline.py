@@ -171,7 +171,8 @@ def test_ttl_attribute_of_the_table_is_the_one_the_items_carry(harness: Harness)
     harness.send("http/verify/event-completed.json")
     harness.drain()
     items = harness.all_items()
-    assert len(items) == 3  # dedupe record, history item, status projection
+    # dedupe record, history item, status projection, and the JWT bound to this event
+    assert sorted(i["sk"]["S"].split("#")[0] for i in items) == ["CRED", "EVENT", "H", "STATUS"]
     assert all(TTL_ATTRIBUTE in item for item in items)
     ttl = harness.client("dynamodb").describe_time_to_live(TableName=harness.stack.refs["HistoryTable"])
     assert ttl["TimeToLiveDescription"]["AttributeName"] == TTL_ATTRIBUTE
@@ -196,3 +197,40 @@ def test_logs_mask_the_senders_phone_number(harness: Harness, caplog: pytest.Log
     accepted = [r for r in caplog.records if r.getMessage() == "webhook accepted"]
     assert [getattr(r, "from", None) for r in accepted] == ["*" * (len(sender) - 3) + sender[-3:]]
     assert sender not in caplog.text
+
+
+def test_a_captured_vonage_jwt_cannot_vouch_for_another_event(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+):
+    # A real GET answer webhook: its JWT signs an empty body, so the query string is not signed.
+    answer = load_event("http/voice/answer.json")
+    assert harness.invoke("VonageFunction", answer)["statusCode"] == 200
+    harness.drain()
+    # Someone who saw that request replays its token with a query of their own on the event route.
+    forged = json.loads(json.dumps(answer))
+    forged["rawPath"] = forged["requestContext"]["http"]["path"] = "/vonage/voice/event"
+    forged["rawQueryString"] = "uuid=victim-call&status=completed&timestamp=2026-01-01T00:00:00Z"
+    harness.invoke("VonageFunction", forged)  # the ingress cannot tell; the recorder can
+    harness.drain()
+    assert harness.items("victim-call") == []
+    assert [json.loads(m["body"])["subject_id"] for m in harness.queue_messages("EventsQueue")] == [
+        json.loads(json.dumps(answer["queryStringParameters"]))["uuid"]
+    ]
+    assert any("forged webhook dropped" in r.getMessage() for r in caplog.records)
+
+
+def test_the_same_signed_request_delivered_twice_is_one_event_not_a_forgery(harness: Harness):
+    event = load_event("http/voice/answer.json")
+    harness.invoke("VonageFunction", event)
+    harness.invoke("VonageFunction", event)
+    harness.drain()
+    assert len(harness.queue_messages("EventsQueue")) == 1
+
+
+def test_a_get_with_a_body_on_a_jwt_route_is_refused(harness: Harness):
+    event = load_event("http/voice/answer.json")
+    event["body"] = "{}"
+    response = harness.invoke("VonageFunction", event)
+    assert response["statusCode"] in (400, 401)
+    harness.drain()
+    assert harness.all_items() == []

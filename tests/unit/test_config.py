@@ -181,7 +181,7 @@ def test_settings_defaults():
         sms_max_age_s=259200,
         clock_skew_s=60,
         public_base_url=None,
-        max_body_bytes=262144,
+        max_body_bytes=65536,
         secret_id=None,
         secrets_file=None,
         secrets_cache_s=300,
@@ -218,11 +218,11 @@ def test_blank_variables_fall_back_to_the_defaults():
         "SWITCHBOARD_PUBLIC_BASE_URL": " ",
     }
     settings = Settings.from_env(env)
-    assert (settings.max_body_bytes, settings.secret_id, settings.public_base_url) == (262144, None, None)
+    assert (settings.max_body_bytes, settings.secret_id, settings.public_base_url) == (65536, None, None)
 
 
 def test_unprefixed_variables_are_ignored():
-    assert Settings.from_env({"MAX_BODY_BYTES": "2048"}).max_body_bytes == 262144
+    assert Settings.from_env({"MAX_BODY_BYTES": "2048"}).max_body_bytes == 65536
 
 
 def test_settings_read_os_environ_by_default(monkeypatch):
@@ -254,7 +254,7 @@ def test_non_integer_setting_is_rejected_naming_the_variable(name, value):
         ("SMS_MAX_AGE_SECONDS", "-1"),
         ("CLOCK_SKEW_SECONDS", "3601"),
         ("MAX_BODY_BYTES", "1023"),
-        ("MAX_BODY_BYTES", str(6 * 1024 * 1024 + 1)),
+        ("MAX_BODY_BYTES", str(64 * 1024 + 1)),
         ("SECRETS_CACHE_SECONDS", "86401"),
     ],
 )
@@ -264,7 +264,7 @@ def test_out_of_range_setting_is_rejected_naming_the_variable(name, value):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("CLOCK_SKEW_SECONDS", "3600"), ("MAX_BODY_BYTES", "1024"), ("MAX_BODY_BYTES", str(6 * 1024 * 1024))],
+    [("CLOCK_SKEW_SECONDS", "3600"), ("MAX_BODY_BYTES", "1024"), ("MAX_BODY_BYTES", str(64 * 1024))],
 )
 def test_settings_at_their_bounds_are_accepted(name, value):
     assert Settings.from_env({f"SWITCHBOARD_{name}": value})
