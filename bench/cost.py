@@ -143,13 +143,27 @@ class Design:
     pitr: bool = True
 
 
+# The recorder binds each Vonage JWT to its event (shared/recorder.py, CRED# item, in the same
+# transaction): pk "CRED#vonage-jwt:" + 40 hex, sk "CRED", event_id, expires_at.
+CREDENTIAL_BYTES = len("pk") + 56 + len("sk") + 4 + len("event_id") + 36 + len("expires_at") + 21
+_JWT_PRODUCTS = ("verify.", "messages.", "voice.")
+
+
+def credential_bytes(e: dict[str, Any]) -> int:
+    return CREDENTIAL_BYTES if str(e["type"]).startswith(_JWT_PRODUCTS) else 0
+
+
 def wru_breakdown(e: dict[str, Any], d: Design = Design()) -> dict[str, float]:
     """Write and read units one recorded event costs, from its real item sizes."""
     hist = e[d.history]
     gsi = sum(units(b) for b in gsi_entries(e, d)) if d.gsis else 0
     insert = units(hist) if d.single_put else 2 * (units(e["dedupe_bytes"]) + units(hist))
+    cred = credential_bytes(e)
     return {
         "transaction (dedupe + history, 2x)": insert,
+        "JWT binding (Vonage JWT events, in the transaction, 2x)": 0
+        if d.single_put or not cred
+        else 2 * units(cred),
         "GSI writes (by_product, by_status)": gsi,
         "status update (conditional)": 0 if e["informational"] else units(e["status_bytes"]),
         "mark published (dedupe update)": 0 if d.single_put else units(e["dedupe_bytes"]),
@@ -212,7 +226,10 @@ def model(results: dict[str, Any]) -> dict[str, Any]:
             hist = e[d.history]
             index = sum(x + 100 for x in gsi_entries(e, d))
             dedupe = 0 if d.single_put else e["dedupe_bytes"] + 100
-            return float(dedupe + hist + 100 + index + (e["status_bytes"] + 100) * status_share)
+            # kept 4 days (CREDENTIAL_TTL_S), not the retention: scaled to the months stored above
+            cred_days = 4 / (d.retention_days or facts["retention_days"])
+            cred = 0 if d.single_put or not credential_bytes(e) else (credential_bytes(e) + 100) * cred_days
+            return float(dedupe + cred + hist + 100 + index + (e["status_bytes"] + 100) * status_share)
 
         def table_data(e: dict[str, Any]) -> float:
             dedupe = 0 if d.single_put else e["dedupe_bytes"]

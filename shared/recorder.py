@@ -29,6 +29,9 @@ from shared.status_rank import is_terminal, rank
 TTL_ATTRIBUTE = "expires_at"
 CREDENTIAL_ATTRIBUTE = "credential"  # the ingest message attribute that carries it
 CREDENTIAL_PREFIX = "CRED#"
+# A binding must outlive the replay window of the token it binds (VonageJwtMaxAgeSeconds, at most
+# 72 h), and no longer: it is only there to refuse a second use.
+CREDENTIAL_TTL_S = 4 * 86400
 CREDENTIAL_SK = "CRED"
 
 
@@ -177,7 +180,7 @@ class Recorder:
                             "pk": s(CREDENTIAL_PREFIX + credential),
                             "sk": s(CREDENTIAL_SK),
                             "event_id": s(event["event_id"]),
-                            TTL_ATTRIBUTE: n(expires),
+                            TTL_ATTRIBUTE: n(int(self.clock().timestamp()) + CREDENTIAL_TTL_S),
                         },
                         "ConditionExpression": "attribute_not_exists(pk) OR event_id = :event_id",
                         "ExpressionAttributeValues": {":event_id": s(event["event_id"])},
