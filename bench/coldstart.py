@@ -20,7 +20,6 @@ states from the measurement, not from the requirements, that the handlers no lon
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -112,16 +111,10 @@ EXPECTED: dict[str, Any] = {
 
 
 def _link_dir(names: tuple[str, ...], prefix: str) -> Path:
-    """A folder of symlinks to these installed top-level packages/modules."""
-    out = Path(tempfile.mkdtemp(prefix=prefix))
-    for name in names:
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            raise SystemExit(f"bench: {name} is not installed (pip install -r bench/requirements.txt)")
-        origin = Path(spec.origin)
-        src = origin.parent if origin.name == "__init__.py" else origin
-        (out / src.name).symlink_to(src)
-    return out
+    """A folder of symlinks to these installed packages (pip install -r bench/requirements.txt)."""
+    from switchboard.smoke import link_dir
+
+    return link_dir(names, prefix)
 
 
 def _zip_like_copy(dst: Path) -> tuple[Path, Path]:

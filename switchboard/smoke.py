@@ -63,17 +63,22 @@ _EVENTS = {
 }
 
 
-def runtime_sdk_dir() -> Path:
-    """A folder holding only the SDK packages (symlinked from this environment)."""
-    out = Path(tempfile.mkdtemp(prefix="lambda-runtime-sdk-"))
-    for name in RUNTIME_SDK:
+def link_dir(names: tuple[str, ...], prefix: str) -> Path:
+    """A folder of symlinks to these installed top-level packages/modules, and nothing else."""
+    out = Path(tempfile.mkdtemp(prefix=prefix))
+    for name in names:
         spec = importlib.util.find_spec(name)
         if spec is None or spec.origin is None:
-            raise SystemExit(f"smoke: {name} is not installed in this environment")
+            raise SystemExit(f"{name} is not installed in this environment")
         origin = Path(spec.origin)
         src = origin.parent if origin.name == "__init__.py" else origin
         (out / src.name).symlink_to(src)
     return out
+
+
+def runtime_sdk_dir() -> Path:
+    """A folder holding only the SDK packages the Lambda runtime provides."""
+    return link_dir(RUNTIME_SDK, "lambda-runtime-sdk-")
 
 
 def check_bytecode(root: Path) -> list[str]:
