@@ -20,7 +20,7 @@ from shared.ingress import ROUTES
 from shared.secrets import SecretsSource
 from shared.webhook import WebhookDeps, handle_webhook
 from switchboard.apigw import http_event
-from switchboard.samples import DEV_SECRETS, SAMPLE_HOST, samples
+from switchboard.samples import DEV_SECRETS, SAMPLE_HOST, samples, to_event
 from switchboard.signing import sign
 from tests.hardening.conftest import FUZZ_PROFILE
 
@@ -179,15 +179,7 @@ PARAM_ROUTES = [r for r in ROUTES.values() if r.scheme in ("vonage_sms", "twilio
 def _send_signed(route: Any, payload: dict[str, Any], method: str) -> list[Any]:
     """Sign ``payload`` as the provider would, send it, check the answer; returns what was queued."""
     request = sign(route, payload, SECRETS, f"https://{SAMPLE_HOST}", now=NOW, method=method, nonce="n")
-    event = http_event(
-        request.method,
-        request.path,
-        request.query,
-        request.headers,
-        request.body,
-        host=SAMPLE_HOST,
-        epoch_ms=NOW * 1000,
-    )
+    event = to_event(request, at=NOW)
     queue: list[Any] = []
     response = handle_webhook(event, route.provider, lambda: _deps(queue))
     _assert_clean(response)
@@ -225,16 +217,7 @@ def test_base64_bodies_are_decoded_before_the_signature_check() -> None:
     route = ROUTES["/vonage/messages/status"]
     s = next(x for x in samples() if x.name == "messages/status-delivered")
     request = sign(route, s.payload, SECRETS, f"https://{SAMPLE_HOST}", now=NOW, nonce="b64")
-    event = http_event(
-        request.method,
-        request.path,
-        request.query,
-        request.headers,
-        request.body,
-        host=SAMPLE_HOST,
-        epoch_ms=NOW * 1000,
-        force_base64=True,
-    )
+    event = to_event(request, at=NOW, force_base64=True)
     assert event["isBase64Encoded"] and event["body"] == base64.b64encode(request.body).decode()
     queue: list[dict[str, Any]] = []
     assert handle_webhook(event, "vonage", lambda: _deps(queue))["statusCode"] == 200

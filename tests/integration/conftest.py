@@ -77,7 +77,7 @@ class Harness:
         return result
 
     def send(self, case_or_file: dict[str, Any] | str) -> dict[str, Any]:
-        case = case_or_file if isinstance(case_or_file, dict) else _case(case_or_file)
+        case = case_or_file if isinstance(case_or_file, dict) else case_for(case_or_file)
         return self.invoke(case["function"], load_event(case["file"]))
 
     def drain(self, *, max_polls: int = 20) -> list[PollResult]:
@@ -129,23 +129,29 @@ class Harness:
         return items
 
 
-def _case(file: str) -> dict[str, Any]:
+def case_for(file: str) -> dict[str, Any]:
+    """The manifest entry of one event file."""
     return next(c for c in MANIFEST["cases"] if c["file"] == file)
 
 
-@pytest.fixture
-def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+def fake_aws_env(mp: pytest.MonkeyPatch) -> None:
+    """Fake credentials and region, and nothing that could point a client at a real endpoint."""
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
-        "POWERTOOLS_METRICS_NAMESPACE": "Switchboard",
     }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+        mp.setenv(key, value)
+    mp.delenv("AWS_ENDPOINT_URL", raising=False)
+    mp.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    fake_aws_env(monkeypatch)
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Switchboard")
     template = load_template()
     with mock_aws():
         reset_caches()
@@ -169,11 +175,5 @@ def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
 def monkeypatch_env() -> Iterator[None]:
     """Fake AWS credentials for tests that open their own mock_aws (session-wide, for hypothesis)."""
     with pytest.MonkeyPatch.context() as mp:
-        for key, value in {
-            "AWS_ACCESS_KEY_ID": "t",
-            "AWS_SECRET_ACCESS_KEY": "t",
-            "AWS_DEFAULT_REGION": REGION,
-        }.items():
-            mp.setenv(key, value)
-        mp.delenv("AWS_ENDPOINT_URL", raising=False)
+        fake_aws_env(mp)
         yield

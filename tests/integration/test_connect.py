@@ -23,6 +23,7 @@ from switchboard import cli
 from switchboard.connect import ROUTE_OUTPUTS
 from switchboard.template import load_template
 from tests.fakes_providers import FakeTwilio, FakeVonage, serve, twilio_error, vonage_error
+from tests.integration.conftest import fake_aws_env
 
 SID = "AC" + "1" * 32
 TOKEN = "twilio-auth-token-SECRET-0001"
@@ -344,14 +345,7 @@ def _create_stack(secret: dict[str, Any], public_base_url: str = "") -> None:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    fake_aws_env(monkeypatch)
     with mock_aws():
         yield
 

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from shared.recorder import TTL_ATTRIBUTE
 from switchboard.template import resources
-from tests.integration.conftest import MANIFEST, Harness, cases, load_event
+from tests.integration.conftest import MANIFEST, Harness, case_for, cases, load_event
 
 
 def _published(h: Harness) -> list[dict[str, Any]]:
@@ -83,7 +83,7 @@ def test_a_failed_queue_write_answers_503_and_the_retry_records_exactly_one_even
     original = sqs.send_message
     sqs.send_message = _failing_once(original)
     try:
-        case = next(c for c in MANIFEST["cases"] if c["file"] == "http/messages/status-submitted.json")
+        case = case_for("http/messages/status-submitted.json")
         failed = harness.send(case)
         assert failed["statusCode"] == 503
         assert json.loads(failed["body"])["error"] == "storage_unavailable"
@@ -98,7 +98,7 @@ def test_a_failed_queue_write_answers_503_and_the_retry_records_exactly_one_even
 
 
 def test_a_dynamodb_failure_while_recording_is_retried_and_recorded_once(harness: Harness):
-    case = next(c for c in MANIFEST["cases"] if c["file"] == "http/verify/event-completed.json")
+    case = case_for("http/verify/event-completed.json")
     harness.send(case)
     dynamodb = harness.client("dynamodb")
     original = dynamodb.update_item
@@ -119,9 +119,7 @@ def test_a_late_status_joins_the_history_but_never_moves_the_status_backwards(ha
     for file in ("http/messages/status-delivered.json", "http/messages/status-submitted.json"):
         assert harness.send(file)["statusCode"] == 200
     harness.drain()
-    subject = next(c for c in MANIFEST["cases"] if c["file"] == "http/messages/status-delivered.json")[
-        "subject_id"
-    ]
+    subject = case_for("http/messages/status-delivered.json")["subject_id"]
     items = harness.items(subject)
     status = next(i for i in items if i["sk"]["S"] == "STATUS")
     assert status["status"]["S"] == "delivered"
