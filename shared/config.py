@@ -24,6 +24,9 @@ from shared.errors import ConfigError
 
 SMS_SIGNATURE_METHODS = ("md5hash", "md5", "sha1", "sha256", "sha512")
 DEFAULT_SMS_SIGNATURE_METHOD = "md5hash"
+# The longest replay window accepted for a timed credential (a Vonage JWT's iat, an SMS sig's
+# timestamp): the recorder's bindings (shared/recorder.py CREDENTIAL_TTL_S) must outlive it.
+MAX_REPLAY_WINDOW_S = 72 * 3600
 
 
 @dataclass(frozen=True)
@@ -161,8 +164,10 @@ class Settings:
         if base is not None:
             base = normalise_base_url(base)
         return cls(
-            vonage_jwt_max_age_s=_int(env, "VONAGE_JWT_MAX_AGE_SECONDS", cls.vonage_jwt_max_age_s, 1),
-            sms_max_age_s=_int(env, "SMS_MAX_AGE_SECONDS", cls.sms_max_age_s, 1),
+            vonage_jwt_max_age_s=_int(
+                env, "VONAGE_JWT_MAX_AGE_SECONDS", cls.vonage_jwt_max_age_s, 1, MAX_REPLAY_WINDOW_S
+            ),
+            sms_max_age_s=_int(env, "SMS_MAX_AGE_SECONDS", cls.sms_max_age_s, 1, MAX_REPLAY_WINDOW_S),
             clock_skew_s=_int(env, "CLOCK_SKEW_SECONDS", cls.clock_skew_s, 0, 3600),
             public_base_url=base,
             max_body_bytes=_int(env, "MAX_BODY_BYTES", cls.max_body_bytes, 1024, 64 * 1024),

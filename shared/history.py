@@ -8,8 +8,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared import safejson
 from shared.config import require_env
 from shared.errors import BadRequest, NotFound, StorageUnavailable, SwitchboardError, to_http
+from shared.normalise import SCHEMA_VERSION
+from shared.observability import logger
 from shared.recorder import HISTORY_PREFIX, STATUS_SK, SUBJECT_PREFIX
 
 MAX_SUBJECT_ID = 256
@@ -40,7 +43,7 @@ def subject_status(dynamodb: Any, table: str, subject_id: str) -> dict[str, Any]
     while True:
         page = dynamodb.query(**kwargs)
         for item in page.get("Items", []):
-            history.append(json.loads(item["event"]["S"]))
+            history.append(stored_event(item))
         last = page.get("LastEvaluatedKey")
         if not last or len(history) >= MAX_HISTORY_ITEMS:
             break
@@ -59,6 +62,42 @@ def subject_status(dynamodb: Any, table: str, subject_id: str) -> dict[str, Any]
         "history": history,
         "truncated": len(history) >= MAX_HISTORY_ITEMS,
     }
+
+
+def stored_event(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The event a history item holds. An item the status API cannot serve back as JSON (stored
+    before the ingress bounded depth and text: too deep, a lone surrogate, or damaged) is answered
+    from its key attributes, with ``data`` saying why, rather than failing every later read."""
+    raw = item.get("event", {}).get("S", "")
+    try:
+        event = safejson.loads(raw, max_depth=safejson.MAX_DEPTH + 2)
+        if not isinstance(event, dict):
+            raise safejson.JsonRejected("not an object")
+        json.dumps(event, ensure_ascii=False).encode("utf-8")  # what the answer will do with it
+    except (safejson.JsonRejected, UnicodeEncodeError, ValueError, RecursionError) as exc:
+        reason = exc.reason if isinstance(exc, safejson.JsonRejected) else type(exc).__name__
+        logger.warning("stored event unreadable", extra={"sk": _attr(item, "sk"), "reason": reason})
+        return _from_attributes(item, reason)
+    return event
+
+
+def _from_attributes(item: Mapping[str, Any], reason: str) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        **{key: _attr(item, key) for key in ("event_id", "provider", "product", "type", "status")},
+        "subject_id": _attr(item, "pk").removeprefix(SUBJECT_PREFIX),
+        "occurred_at": _attr(item, "occurred_at"),
+        "received_at": _attr(item, "received_at"),
+        "account_id": _attr(item, "account_id") or None,
+        "channel": None,
+        "client_ref": None,
+        "data": {"unreadable": f"the stored payload cannot be served as JSON ({reason})"},
+    }
+
+
+def _attr(item: Mapping[str, Any], name: str) -> str:
+    value = item.get(name, {}).get("S", "")
+    return value if isinstance(value, str) else ""
 
 
 def handle_status(event: Mapping[str, Any], dynamodb: Any = None, table: str | None = None) -> dict[str, Any]:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from shared import safejson
 from shared.errors import BodyTooLarge, InvalidEncoding, InvalidJson
 
 Params = dict[str, list[str]]
@@ -68,13 +68,12 @@ class HttpRequest:
             raise InvalidEncoding("the body is not valid UTF-8", position=exc.start) from None
 
     def json_object(self) -> dict[str, Any]:
-        text = self.text()
+        """The body as a JSON object: depth-bounded, strict numbers (``shared.safejson``). Lone
+        surrogates are kept here; normalisation refuses them in key fields and repairs free text."""
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidJson(f"the body is not valid JSON: {exc.msg}", position=exc.pos) from None
-        except (ValueError, RecursionError) as exc:  # e.g. a 5,000-digit number, 10,000 nested lists
-            raise InvalidJson(f"the body is not acceptable JSON: {type(exc).__name__}") from None
+            value = safejson.loads(self.text())
+        except safejson.JsonRejected as exc:
+            raise InvalidJson(f"the body is not acceptable JSON: {exc.reason}") from None
         if not isinstance(value, dict):
             raise InvalidJson("the JSON body must be an object", got=type(value).__name__)
         return value

@@ -9,22 +9,34 @@ first, with strict UTF-8.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from shared.config import ProviderSecrets, Settings
-from shared.errors import BadRequest, MethodNotAllowed, RouteNotFound, UnsupportedMediaType
+from shared.errors import (
+    BadRequest,
+    InvalidField,
+    MethodNotAllowed,
+    RouteNotFound,
+    UnsupportedMediaType,
+)
 from shared.http import HttpRequest, Params, flatten, last_values
 from shared.normalise import normalise
 from shared.verify.twilio import SIGNATURE_HEADER, verify_twilio_signature
 from shared.verify.url_token import TOKEN_PARAM, verify_url_token
-from shared.verify.vonage_jwt import verify_vonage_jwt
 from shared.verify.vonage_sms import verify_sms_signature
 
 JSON_TYPES = ("application/json", "text/json")
 FORM_TYPE = "application/x-www-form-urlencoded"
+# Twilio signs ``name1value1name2value2…`` and the SMS API ``&name=value…`` with ``&``/``=`` replaced
+# in values only: neither separates names from values, so a captured request can be re-split
+# (``uuid=X`` → ``u=uidX``; ``api-key=K&err-code=0`` as one percent-encoded name) and still verify.
+# No real parameter of either provider needs another character, and every SMS re-split needs ``&``
+# or ``=`` in a name: names outside this set are refused before anything is verified.
+PARAM_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -65,9 +77,10 @@ def match_route(method: str, path: str) -> Route:
 @dataclass(frozen=True)
 class Received:
     event: dict[str, Any]
-    # The signed credential that vouched for the event, when it does not sign everything the event is
-    # made of: a Vonage JWT signs the body but not the route or a GET query string. The recorder
-    # binds each credential to one event id, so a captured JWT cannot vouch for another event.
+    # The signed credential that vouched for the event: a Vonage JWT, a Twilio signature or an SMS
+    # ``sig``, hashed with its account. The recorder binds each credential to one event id, so a
+    # captured credential cannot vouch for a second event: a JWT reused on another route or with a
+    # GET query it does not sign, a Twilio or SMS request re-split into different parameters.
     credential: str | None = None
 
 
@@ -107,6 +120,10 @@ Verified = tuple[str | None, Mapping[str, Any], str | None]  # account id, paylo
 def _vonage_jwt(
     request: HttpRequest, route: Route, secrets: ProviderSecrets, settings: Settings, now: float
 ) -> Verified:
+    # Imported here so that PyJWT is loaded only by the function that verifies JWTs (VonageFunction
+    # imports this module at init); TwilioFunction never pays for it.
+    from shared.verify.vonage_jwt import verify_vonage_jwt
+
     identity = verify_vonage_jwt(
         request.header("authorization"),
         request.body,
@@ -116,8 +133,7 @@ def _vonage_jwt(
         skew=settings.clock_skew_s,
         application_ids=secrets.vonage_application_ids,
     )
-    token_id = f"{identity.api_key}\x1f{identity.jti or identity.signature}".encode()
-    credential = "vonage-jwt:" + hashlib.sha256(token_id).hexdigest()[:40]
+    credential = credential_id("vonage-jwt", identity.api_key, identity.jti or identity.signature)
     if request.method == "GET":  # voice answer/event with GET: all data in the query string
         if request.body:
             raise BadRequest("a GET request carries no body")
@@ -137,6 +153,7 @@ def _vonage_sms(
         params = last_values(request.form_params())
     else:
         raise UnsupportedMediaType(media_type=request.media_type[:64], expected=[FORM_TYPE, *JSON_TYPES])
+    check_param_names(params)
     identity = verify_sms_signature(
         params,
         secrets.vonage_signature_secrets,
@@ -146,7 +163,7 @@ def _vonage_sms(
         skew=settings.clock_skew_s,
     )
     data = {k: v for k, v in params.items() if k != "sig"}
-    return identity.api_key, data, None
+    return identity.api_key, data, credential_id("vonage-sms", identity.api_key, params["sig"].lower())
 
 
 def _twilio(
@@ -155,6 +172,7 @@ def _twilio(
     url = request.url(settings.public_base_url)
     signature = request.header(SIGNATURE_HEADER)
     query = request.query_params()
+    check_param_names(query)
     form: Params | None = None
     json_body: bytes | None = None
     if request.method == "POST" and request.media_type in JSON_TYPES:
@@ -164,6 +182,7 @@ def _twilio(
         if request.media_type not in (FORM_TYPE, ""):
             raise UnsupportedMediaType(media_type=request.media_type[:64], expected=[FORM_TYPE, *JSON_TYPES])
         form = request.form_params()
+        check_param_names(form)
         body_data = flatten(form)
     else:
         body_data = flatten(query)
@@ -171,7 +190,8 @@ def _twilio(
     identity = verify_twilio_signature(
         url, form, signature, secrets.twilio_auth_tokens, account_sid=sid, json_body=json_body
     )
-    return identity.account_sid, body_data, None
+    credential = credential_id("twilio", identity.account_sid, str(signature).strip())
+    return identity.account_sid, body_data, credential
 
 
 def _url_token(
@@ -189,6 +209,23 @@ _SCHEMES = {
     "twilio": _twilio,
     "url_token": _url_token,
 }
+
+
+def check_param_names(names: Iterable[str]) -> None:
+    """Refuse a parameter name outside ``PARAM_NAME`` (see there why) with 400 ``invalid_field``."""
+    for name in names:
+        if not PARAM_NAME.fullmatch(name):
+            raise InvalidField(
+                "parameter names may hold only ASCII letters, digits, '_' and '-'",
+                field=ascii(name[:64]),
+            )
+
+
+def credential_id(kind: str, account: str, signature: str) -> str:
+    """A signed credential as the recorder binds it: its kind and a hash of account + signature
+    (the signature itself is not stored). ``surrogatepass``: a JWT claim is any JSON string."""
+    material = f"{account}\x1f{signature}".encode("utf-8", "surrogatepass")
+    return f"{kind}:{hashlib.sha256(material).hexdigest()[:40]}"
 
 
 def _require_json(request: HttpRequest) -> None:

@@ -31,7 +31,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple
 
-from shared.errors import InvalidField, MissingField
+from shared import safejson
+from shared.errors import InvalidEncoding, InvalidField, MissingField
 
 SCHEMA_VERSION: Final = "1"
 # Subject ids and statuses become DynamoDB keys (pk <= 2048 bytes, GSI keys) and FIFO group ids:
@@ -70,6 +71,8 @@ EVENT_KEYS: Final[tuple[str, ...]] = (
     "client_ref",
     "data",
 )
+# Present only when it applies (see shared/event.schema.json).
+OPTIONAL_EVENT_KEYS: Final[tuple[str, ...]] = ("repaired_fields",)
 # `type` is "<product>.<kind>"; Twilio kinds have dots of their own ("verify_push.factor.created").
 TYPE_PATTERN: Final = r"^(verify|messages|sms|voice|number_insight|verify_push)\.[a-z0-9_]+(\.[a-z0-9_]+)*$"
 
@@ -289,18 +292,16 @@ def _verify(data: Mapping[str, Any]) -> _Parts:
     channel = _optional(data, "channel", "channel_used")
     if callback == "summary":
         occurred = parse_timestamp(_scalar(data, "finalized_at"))
-        return _Parts(
-            "summary", request_id, status, occurred, channel, ("verify", "summary", request_id, status)
-        )
+        return _Parts("summary", request_id, status, occurred, channel, ("summary", request_id, status))
     occurred = parse_timestamp(_scalar(data, "triggered_at"))
     if callback == "event":
         kind = "silent_auth" if channel is not None and channel.lower() == "silent_auth" else "event"
         # Not triggered_at: the event callback reports the request's result (one per status), and a
         # retry that Vonage re-stamps must keep its id.
-        key = ("verify", "event", request_id, channel or "", status)
+        key = ("event", request_id, channel or "", status)
         return _Parts(kind, request_id, status, occurred, channel, key)
     # A callback type Vonage adds later: kept under its own name rather than rejected.
-    return _Parts(callback, request_id, status, occurred, channel, ("verify", callback, request_id, status))
+    return _Parts(callback, request_id, status, occurred, channel, (callback, request_id, status))
 
 
 def _messages(kind: str, data: Mapping[str, Any]) -> _Parts:
@@ -310,7 +311,24 @@ def _messages(kind: str, data: Mapping[str, Any]) -> _Parts:
     if kind == "inbound":
         return _Parts(kind, message_uuid, "received", occurred, channel, (message_uuid, "inbound"))
     status = _status(data)
-    return _Parts(kind, message_uuid, status, occurred, channel, (message_uuid, "status", status))
+    # A failover sends each attempt's statuses, perhaps under one message_uuid, each on its own
+    # channel and workflow item (providers-more.md §3): both are part of the delivery's identity.
+    workflow_id, item = _workflow(data)
+    key = (message_uuid, "status", status, channel or "", workflow_id, item)
+    return _Parts(kind, message_uuid, status, occurred, channel, key)
+
+
+def _workflow(data: Mapping[str, Any]) -> tuple[str, str]:
+    """The failover ``workflow`` object's id and item number (string or integer), or blanks."""
+    workflow = data.get("workflow")
+    if not isinstance(workflow, Mapping):
+        return "", ""
+    item = workflow.get("item_number")
+    if isinstance(item, str) and _INTEGER.fullmatch(item.strip()):
+        item = int(item.strip())
+    item_text = str(item) if isinstance(item, int) and not isinstance(item, bool) else ""
+    workflow_id = workflow.get("id")
+    return (workflow_id if isinstance(workflow_id, str) else ""), item_text
 
 
 def _sms(kind: str, data: Mapping[str, Any]) -> _Parts:
@@ -347,8 +365,18 @@ def _voice(kind: str, data: Mapping[str, Any]) -> _Parts:
         status = "transfer"
     else:
         status = "event"
-    raw_timestamp = _optional(data, "timestamp") or ""
-    return _Parts(kind, call_uuid, status, occurred, "voice", (call_uuid, "event", status, raw_timestamp))
+    # Vonage gives no id to an event webhook, and two deliveries can share uuid, status and timestamp
+    # (two DTMF inputs in one second): the identity is the payload itself. A retry, even re-signed,
+    # carries the same payload, so it is the same event.
+    return _Parts(
+        kind, call_uuid, status, occurred, "voice", (call_uuid, "event", status, content_digest(data))
+    )
+
+
+def content_digest(data: Mapping[str, Any]) -> str:
+    """SHA-256 of the payload's canonical JSON (sorted keys, ASCII escapes: lone surrogates too)."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 def _number_insight(data: Mapping[str, Any]) -> _Parts:
@@ -376,27 +404,70 @@ def _verify_push(data: Mapping[str, Any]) -> _Parts:
     else:
         subject = _optional(data, "challenge_sid") or _required(data, "factor_sid")
     status = event_type.rpartition(".")[2]
-    delivery = _optional(data, "uuid")
-    key = ("uuid", delivery) if delivery else (event_type, subject)
-    return _Parts(event_type, subject, status, None, None, key)
+    # Twilio's `uuid` is "the unique identifier for the webhook": the event's identity, and nothing
+    # else is, so that no re-split or added parameter can make a captured delivery a new event.
+    delivery = _required(data, "uuid")
+    return _Parts(event_type, subject, status, None, None, ("uuid", delivery))
 
 
 def _decode_twilio(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Twilio sends details and metadata as JSON strings: decode the ones that hold a JSON object."""
+    """Twilio sends details and metadata as JSON strings: decode the ones that hold a JSON object
+    (depth-bounded like a body; a value that is not acceptable JSON stays a string)."""
     out = dict(data)
     for key, value in list(out.items()):
         if not isinstance(value, str) or not (key in _TWILIO_JSON_FIELDS or key.endswith("_metadata")):
             continue
         try:
-            decoded = json.loads(value)
-        except (ValueError, RecursionError):
+            decoded = safejson.loads(value, max_depth=safejson.MAX_DEPTH - 1)
+        except safejson.JsonRejected:
             continue
         if isinstance(decoded, dict):
             out[key] = decoded
     return out
 
 
+def undocumented_fields(product: str, data: Mapping[str, Any]) -> list[str]:
+    """Fields a product's payload carries that its documentation (seeds) does not list, sorted.
+
+    They are kept in ``data``, never refused (a provider adds fields, and a 4xx is not retried), and
+    never part of the event's identity or subject; the webhook path logs each name once.
+    """
+    known = DOCUMENTED_FIELDS.get(product)
+    return [] if known is None else sorted(k for k in data if k not in known)
+
+
+DOCUMENTED_FIELDS: Final[Mapping[str, frozenset[str]]] = {
+    # Seed 002 (v2 webhooks) and the real v1 capture in providers.md §6.
+    "verify_push": frozenset(
+        {
+            "uuid",
+            "type",
+            "account_sid",
+            "service_sid",
+            "entity_identity",
+            "factor_sid",
+            "factor_type",
+            "factor_friendly_name",
+            "factor_metadata",
+            "challenge_sid",
+            "challenge_details",
+            "challenge_hidden_details",
+            "challenge_metadata",
+        }
+    ),
+}
+
+
 # --- entry point ---------------------------------------------------------------------------------
+
+_PARSERS: Final[Mapping[str, Any]] = {
+    "verify": lambda kind, data: _verify(data),
+    "messages": _messages,
+    "sms": _sms,
+    "voice": _voice,
+    "number_insight": lambda kind, data: _number_insight(data),
+    "verify_push": lambda kind, data: _verify_push(data),
+}
 
 
 def normalise(
@@ -407,47 +478,29 @@ def normalise(
     account_id: str | None,
     received_at: datetime,
 ) -> dict[str, Any]:
-    """One normalised event (keys ``EVENT_KEYS``) for one verified provider payload."""
-    provider = PRODUCT_PROVIDER.get(product)
-    if provider is None:
-        raise ValueError(f"unknown product {product!r}")
-    allowed = KINDS.get(product)
-    if allowed is None:
-        if kind is not None:
-            raise ValueError(f"{product} derives its kind from the body; kind must be None")
-    elif kind not in allowed:
-        raise ValueError(f"kind for {product} must be one of {allowed}, got {kind!r}")
+    """One normalised event (keys ``EVENT_KEYS``, plus ``repaired_fields`` when some free text
+    held a lone surrogate) for one verified provider payload."""
+    provider = _check_product(product, kind)
     if not isinstance(data, Mapping):
         raise InvalidField("the payload must be an object", field="body")
-
-    if product == "verify":
-        parts = _verify(data)
-    elif product == "messages":
-        parts = _messages(str(kind), data)
-    elif product == "sms":
-        parts = _sms(str(kind), data)
-    elif product == "voice":
-        parts = _voice(str(kind), data)
-    elif product == "number_insight":
-        parts = _number_insight(data)
-    else:
-        parts = _verify_push(data)
-
+    if safejson.has_lone_surrogate_key(data):
+        raise InvalidEncoding("a field name is not valid Unicode text (a lone surrogate)")
+    parts: _Parts = _PARSERS[product](str(kind), data)
     account = account_id or None
     if account is None and product == "verify_push":
         account = _optional(data, "account_sid", "AccountSid")
     elif account is None and product == "sms":
         account = _optional(data, "api-key", "api_key")
-
-    for field, value in (("subject_id", parts.subject_id), ("status", parts.status)):
-        if len(value) > MAX_KEY_LENGTH:
-            raise InvalidField(
-                f"{field} is longer than {MAX_KEY_LENGTH} characters", field=field, length=len(value)
-            )
+    client_ref = _optional(data, "client_ref", "client-ref")
+    _check_keys(parts, account, client_ref)
     received = _as_utc(received_at)
-    return {
+    payload, repaired = safejson.repair_text(
+        _decode_twilio(data) if provider == "twilio" else dict(data), "/data"
+    )
+    event = {
         "schema_version": SCHEMA_VERSION,
-        "event_id": event_id_for(provider, parts.natural_key),
+        # Every natural key starts with the product: no two products can share an event id.
+        "event_id": event_id_for(provider, (product, *parts.natural_key)),
         "provider": provider,
         "product": product,
         "type": f"{product}.{parts.kind}",
@@ -457,6 +510,44 @@ def normalise(
         "received_at": format_timestamp(received),
         "account_id": account,
         "channel": parts.channel,
-        "client_ref": _optional(data, "client_ref", "client-ref"),
-        "data": _decode_twilio(data) if provider == "twilio" else dict(data),
+        "client_ref": client_ref,
+        "data": payload,
     }
+    if repaired:
+        event["repaired_fields"] = repaired
+    return event
+
+
+def _check_product(product: str, kind: str | None) -> str:
+    provider = PRODUCT_PROVIDER.get(product)
+    if provider is None:
+        raise ValueError(f"unknown product {product!r}")
+    allowed = KINDS.get(product)
+    if allowed is None:
+        if kind is not None:
+            raise ValueError(f"{product} derives its kind from the body; kind must be None")
+    elif kind not in allowed:
+        raise ValueError(f"kind for {product} must be one of {allowed}, got {kind!r}")
+    return provider
+
+
+def _check_keys(parts: _Parts, account: str | None, client_ref: str | None) -> None:
+    """Key fields become DynamoDB keys, FIFO group ids and the event id: bounded and valid text.
+    A lone surrogate there is refused (400 ``invalid_encoding``), never repaired: a repaired id
+    would name another subject."""
+    for field, value in (("subject_id", parts.subject_id), ("status", parts.status)):
+        if len(value) > MAX_KEY_LENGTH:
+            raise InvalidField(
+                f"{field} is longer than {MAX_KEY_LENGTH} characters", field=field, length=len(value)
+            )
+    named: tuple[tuple[str, str | None], ...] = (
+        ("subject_id", parts.subject_id),
+        ("status", parts.status),
+        ("type", parts.kind),
+        ("channel", parts.channel),
+        ("account_id", account),
+        ("client_ref", client_ref),
+    )
+    for field, text in (*named, *(("natural key", part) for part in parts.natural_key)):
+        if text is not None and safejson.has_lone_surrogate(text):
+            raise InvalidEncoding(f"{field} is not valid Unicode text (a lone surrogate)", field=field)

@@ -29,15 +29,19 @@ from shared.status_rank import is_terminal, rank
 TTL_ATTRIBUTE = "expires_at"
 CREDENTIAL_ATTRIBUTE = "credential"  # the ingest message attribute that carries it
 CREDENTIAL_PREFIX = "CRED#"
-# A binding must outlive the replay window of the token it binds (VonageJwtMaxAgeSeconds, at most
-# 72 h), and no longer: it is only there to refuse a second use.
+# A binding must outlive the replay window of the credential it binds, and no longer: it is only
+# there to refuse a second use. A Vonage JWT (VonageJwtMaxAgeSeconds) and an SMS `sig` (its signed
+# timestamp, SmsMaxAgeSeconds) are refused past 72 h at most; a Twilio signature carries no time at
+# all, so its binding lives as long as the history it protects (and at least as long as the others).
 CREDENTIAL_TTL_S = 4 * 86400
+UNTIMED_CREDENTIAL_KINDS = frozenset({"twilio"})
 CREDENTIAL_SK = "CRED"
 
 
 class CredentialReused(Exception):
-    """A signed credential (a Vonage JWT) already vouched for another event: the webhook was forged
-    from a captured token (another route, or an unsigned GET query). Not retried, never recorded."""
+    """A signed credential already vouched for another event: the webhook was forged from a captured
+    one (a Vonage JWT on another route or with an unsigned GET query; a Twilio or SMS request whose
+    parameters were re-split). Not retried, never recorded."""
 
 
 SUBJECT_PREFIX = "SUBJECT#"
@@ -123,6 +127,12 @@ class Recorder:
         )
         return Outcome(event["event_id"], "new" if previous is None else "resumed", current)
 
+    def credential_ttl(self, credential: str) -> int:
+        """Seconds a credential's binding lives (see CREDENTIAL_TTL_S)."""
+        if credential.partition(":")[0] in UNTIMED_CREDENTIAL_KINDS:
+            return max(self.retention_s, CREDENTIAL_TTL_S)
+        return CREDENTIAL_TTL_S
+
     # --- steps --------------------------------------------------------------------------------
 
     def _insert(
@@ -180,7 +190,7 @@ class Recorder:
                             "pk": s(CREDENTIAL_PREFIX + credential),
                             "sk": s(CREDENTIAL_SK),
                             "event_id": s(event["event_id"]),
-                            TTL_ATTRIBUTE: n(int(self.clock().timestamp()) + CREDENTIAL_TTL_S),
+                            TTL_ATTRIBUTE: n(int(self.clock().timestamp()) + self.credential_ttl(credential)),
                         },
                         "ConditionExpression": "attribute_not_exists(pk) OR event_id = :event_id",
                         "ExpressionAttributeValues": {":event_id": s(event["event_id"])},
@@ -304,8 +314,12 @@ def handle_batch(sqs_event: Mapping[str, Any], recorder: Recorder, log: Any) -> 
             continue
         if outcome.result == "rejected_credential_reused":
             log.error(
-                "forged webhook dropped: its signed token already vouched for another event",
-                extra={"event_id": outcome.event_id, "message_id": message_id},
+                "forged webhook dropped: its signed credential already vouched for another event",
+                extra={
+                    "event_id": outcome.event_id,
+                    "message_id": message_id,
+                    "credential_kind": str(attribute.get("stringValue")).partition(":")[0],
+                },
             )
             continue
         log.info(

@@ -32,6 +32,7 @@ from shared.errors import (
 )
 from shared.http import request_from_apigw
 from shared.ingress import Route, match_route, receive_with_credential
+from shared.normalise import undocumented_fields
 from shared.observability import count, logger, mask_phone
 from shared.recorder import CREDENTIAL_ATTRIBUTE
 from shared.secrets import SecretsSource, source_from_settings
@@ -137,6 +138,7 @@ def handle_webhook(
         )
 
     count("WebhookAccepted")
+    _log_undocumented(route.product, normalised["data"])
     logger.info(
         "webhook accepted",
         extra={
@@ -159,6 +161,18 @@ def handle_webhook(
         return _response(204, headers, "")
     body = json.dumps({"event_id": normalised["event_id"]}, separators=(",", ":"))
     return _response(200, {**headers, "content-type": "application/json"}, body)
+
+
+_UNDOCUMENTED_SEEN: set[tuple[str, str]] = set()
+
+
+def _log_undocumented(product: str, data: Mapping[str, Any]) -> None:
+    """A field the provider's documentation does not list is kept (never refused: a 4xx is not
+    retried, and providers add fields) and logged the first time this process sees it."""
+    new = [f for f in undocumented_fields(product, data) if (product, f) not in _UNDOCUMENTED_SEEN]
+    if new:
+        _UNDOCUMENTED_SEEN.update((product, f) for f in new)
+        logger.warning("undocumented fields kept in data", extra={"product": product, "fields": new[:20]})
 
 
 def _header_safe(value: str) -> str:

@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import shared.verify.vonage_jwt  # noqa: F401 - PyJWT loaded at init, not on the first request
 from shared.observability import logger, metrics
 from shared.webhook import default_deps, handle_webhook
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from shared.config import DEFAULT_SMS_SIGNATURE_METHOD, SMS_SIGNATURE_METHODS
 from shared.errors import (
-    InvalidEncoding,
     SignatureInvalid,
     SignatureMissing,
     TimestampInvalid,
@@ -33,6 +33,7 @@ _DIGESTS: dict[str, Callable[..., Any]] = {
     "sha512": hashlib.sha512,
 }
 API_KEY_PARAMS = ("api-key", "api_key")
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,30 @@ def signing_string(params: Mapping[str, str]) -> str:
     )
 
 
+def signing_messages(params: Mapping[str, str]) -> list[bytes]:
+    """The bytes to sign: the signing string as UTF-8, or, when a value holds a lone surrogate (a
+    JSON ``\\ud800`` escape in a POST-JSON webhook, e.g. a concatenated SMS split inside an emoji),
+    each way a UTF-16 platform encodes one. Which of them Vonage signs is not documented
+    (providers.md §3 gaps), and refusing the webhook would lose a real message: ``?`` (Java's
+    encoder), U+FFFD (JavaScript, .NET) and the code unit's own bytes are tried, each still keyed by
+    the secret."""
+    text = signing_string(params)
+    try:
+        return [text.encode("utf-8")]
+    except UnicodeEncodeError:
+        return [
+            _LONE_SURROGATE.sub("?", text).encode("utf-8"),
+            _LONE_SURROGATE.sub("\ufffd", text).encode("utf-8"),
+            text.encode("utf-8", "surrogatepass"),
+        ]
+
+
 def compute_sms_signature(params: Mapping[str, str], secret: str, method: str) -> str:
     """Lower-case hex signature of ``params`` (``sig`` ignored) with the given method."""
-    try:
-        message = signing_string(params).encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate from a JSON \ud800 escape: not text Vonage signs
-        raise InvalidEncoding("a parameter is not valid Unicode text") from None
+    return _digest(signing_messages(params)[0], secret, method)
+
+
+def _digest(message: bytes, secret: str, method: str) -> str:
     if method == "md5hash":
         return hashlib.md5(message + secret.encode("utf-8"), usedforsecurity=False).hexdigest()
     digest = _DIGESTS.get(method)
@@ -89,11 +108,13 @@ def verify_sms_signature(
         if not accounts:
             raise UnknownApiKey(rule="no Vonage signature secrets are configured")
     tried: list[str] = []
+    messages = signing_messages(params)
     for account in accounts:
         method = methods.get(account, DEFAULT_SMS_SIGNATURE_METHOD)
         for index, secret in enumerate(secrets[account]):
-            expected = compute_sms_signature(params, secret, method).encode("ascii")
-            if hmac.compare_digest(expected, provided):
+            if any(
+                hmac.compare_digest(_digest(m, secret, method).encode("ascii"), provided) for m in messages
+            ):
                 _check_timestamp(params, now=now, max_age=max_age, skew=skew, api_key=account)
                 return SmsIdentity(api_key=account, method=method, secret_index=index)
         tried.append(f"{account}:{method}x{len(secrets[account])}")

@@ -19,6 +19,7 @@ import shared
 from shared.normalise import (
     EVENT_KEYS,
     KINDS,
+    OPTIONAL_EVENT_KEYS,
     PRODUCT_PROVIDER,
     PRODUCTS,
     PROVIDERS,
@@ -34,7 +35,7 @@ RECEIVED_AT = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
 VALIDATING = {
     "type", "enum", "const", "pattern", "minLength", "required", "properties",
-    "additionalProperties", "allOf", "if", "then", "else",
+    "additionalProperties", "allOf", "if", "then", "else", "items", "minItems", "uniqueItems",
 }  # fmt: skip
 ANNOTATIONS = {"$schema", "$id", "title", "description", "format"}
 JSON_TYPES: dict[str, type] = {
@@ -68,6 +69,13 @@ def errors(instance: Any, node: dict[str, Any], path: str = "$") -> list[str]:
             found.append(f"{path}: {instance!r} does not match {node['pattern']}")
         if "minLength" in node and len(instance) < node["minLength"]:
             found.append(f"{path}: {instance!r} is too short")
+    if isinstance(instance, list):
+        if "minItems" in node and len(instance) < node["minItems"]:
+            found.append(f"{path}: fewer than {node['minItems']} items")
+        if node.get("uniqueItems") and len({json.dumps(i, sort_keys=True) for i in instance}) < len(instance):
+            found.append(f"{path}: items are not unique")
+        for index, item in enumerate(instance):
+            found += errors(item, node.get("items", {}), f"{path}[{index}]")
     if isinstance(instance, dict):
         found += [f"{path}: missing {key}" for key in node.get("required", []) if key not in instance]
         properties = node.get("properties", {})
@@ -95,7 +103,7 @@ def keywords(node: Any) -> Iterator[str]:
             elif key in {"allOf"}:
                 for sub in value:
                     yield from keywords(sub)
-            elif key in {"if", "then", "else"}:
+            elif key in {"if", "then", "else", "items"}:
                 yield from keywords(value)
 
 
@@ -131,7 +139,7 @@ def test_schema_required_and_known_properties_are_the_code_event_keys() -> None:
     loaded = schema()
     assert loaded["additionalProperties"] is False
     assert loaded["required"] == list(EVENT_KEYS)
-    assert list(loaded["properties"]) == list(EVENT_KEYS)
+    assert list(loaded["properties"]) == [*EVENT_KEYS, *OPTIONAL_EVENT_KEYS]
 
 
 def test_schema_enums_match_the_code_constants() -> None:
@@ -152,7 +160,7 @@ def test_type_pattern_names_every_product() -> None:
 @pytest.mark.parametrize(("name", "event"), SAMPLES, ids=[name for name, _ in SAMPLES])
 def test_every_sample_event_has_exactly_the_schema_properties(name: str, event: dict[str, Any]) -> None:
     loaded = schema()
-    assert set(event) == set(loaded["required"]) == set(loaded["properties"])
+    assert set(event) == set(loaded["required"]) == set(loaded["properties"]) - set(OPTIONAL_EVENT_KEYS)
 
 
 @pytest.mark.parametrize(("name", "event"), SAMPLES, ids=[name for name, _ in SAMPLES])

@@ -23,6 +23,7 @@ from shared.normalise import (
     format_timestamp,
     normalise,
     parse_timestamp,
+    undocumented_fields,
 )
 
 PAYLOADS = Path(__file__).resolve().parents[2] / "events" / "payloads"
@@ -535,15 +536,35 @@ def test_twilio_delivery_uuid_alone_identifies_the_event() -> None:
         received_at=LATER,
     )
     assert same_delivery["event_id"] == approved["event_id"]
-    assert approved["event_id"] == event_id_for("twilio", ("uuid", "7f3c8d5e-6a1b-4c2d-9e4f-9a0b1c2d3e4f"))
+    assert approved["event_id"] == event_id_for(
+        "twilio", ("verify_push", "uuid", "7f3c8d5e-6a1b-4c2d-9e4f-9a0b1c2d3e4f")
+    )
 
 
-def test_twilio_event_without_delivery_uuid_is_identified_by_type_and_subject() -> None:
+def test_undocumented_verify_push_fields_are_kept_but_never_change_identity_or_subject() -> None:
+    approved = event_for("verify_push/challenge-approved.json")
+    extended = normalise(
+        "verify_push",
+        None,
+        with_("verify_push/challenge-approved.json", challenge_sidx="YCforged", zz_new_field="1"),
+        account_id=None,
+        received_at=LATER,
+    )
+    assert (extended["event_id"], extended["subject_id"]) == (approved["event_id"], approved["subject_id"])
+    assert extended["data"]["zz_new_field"] == "1"
+    assert undocumented_fields("verify_push", extended["data"]) == ["challenge_sidx", "zz_new_field"]
+    assert undocumented_fields("verify_push", approved["data"]) == []
+
+
+def test_a_verify_push_event_without_its_delivery_uuid_is_refused() -> None:
     payload = load("verify_push/challenge-approved-v1-capture.json")
     del payload["uuid"]
-    event = normalise("verify_push", None, payload, account_id=None, received_at=RECEIVED_AT)
-    assert event["event_id"] == event_id_for(
-        "twilio", ("challenge.approved", "YC032bccc3ae605cafd16ad8b12529a7d7")
+    with pytest.raises(MissingField) as caught:
+        normalise("verify_push", None, payload, account_id=None, received_at=RECEIVED_AT)
+    assert (caught.value.code, caught.value.status, caught.value.diagnostic) == (
+        "missing_field",
+        400,
+        {"field": "uuid"},
     )
 
 
