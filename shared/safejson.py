@@ -17,12 +17,11 @@ from itertools import accumulate
 from typing import Any, Final
 
 MAX_DEPTH: Final = 64  # the deepest real provider payload seen is 4; 64 leaves room and stays safe
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# A string, or an unterminated one up to the end: the closing quote is optional so that a match
+# never fails, and the scan never restarts inside a string (``"\\"\\"\\"…`` stays linear).
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"?', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _STEP: Final = {"[": 1, "{": 1, "]": -1, "}": -1}
-# A surrogate can only reach a str from JSON text through a \uD800-\uDFFF escape (UTF-8 cannot
-# carry one), so text without such an escape needs no walk.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -71,10 +70,6 @@ def _finite_float(text: str) -> float:
 
 
 # --- lone surrogates -----------------------------------------------------------------------------
-
-
-def may_hold_surrogates(text: str) -> bool:
-    return _SURROGATE_ESCAPE.search(text) is not None
 
 
 def has_lone_surrogate(value: str) -> bool:
