@@ -12,14 +12,18 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
+from shared import webhook
 from shared.config import Settings
 from shared.errors import InvalidEncoding, InvalidField, InvalidJson, MissingField, SwitchboardError
 from shared.http import HttpRequest
 from shared.ingress import receive
 from shared.normalise import event_id_for, normalise
+from shared.secrets import SecretsSource
 from shared.verify.twilio import compute_twilio_signature
 from shared.verify.vonage_sms import compute_sms_signature
-from switchboard.samples import SIGNED_AT, dev_secrets, sample
+from shared.webhook import WebhookDeps, handle_webhook
+from switchboard.apigw import http_event
+from switchboard.samples import DEV_SECRETS, SIGNED_AT, dev_secrets, sample
 from tests.reference_signers import sms_sig
 
 SECRETS = dev_secrets()
@@ -214,3 +218,27 @@ def test_every_event_id_starts_from_the_product() -> None:
     )
     assert event["event_id"] == event_id_for("vonage", ("number_insight", request_id, "result"))
     assert event["event_id"] != event_id_for("vonage", (request_id, "result"))
+
+
+def test_an_undocumented_verify_push_field_is_accepted_and_logged_once_per_process(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    params = {**{k: str(v) for k, v in sample("verify_push/challenge-approved").payload.items()}}
+    params |= {"account_sid": ACCOUNT_SID, "zz_added_by_twilio": "1"}
+    url = f"https://{HOST}/twilio/verify-push"
+    signature = compute_twilio_signature(url, {k: [v] for k, v in params.items()}, AUTH_TOKEN)
+    headers = {"content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature}
+    event = http_event("POST", "/twilio/verify-push", "", headers, urlencode(params).encode(), host=HOST)
+    queued: list[Any] = []
+    deps = WebhookDeps(
+        settings=Settings(),
+        secrets=SecretsSource(lambda force: DEV_SECRETS.read_text(), source="test"),
+        enqueue=lambda e, credential: queued.append(e),
+        clock=lambda: NOW,
+    )
+    webhook._UNDOCUMENTED_SEEN.clear()
+    for _ in range(3):
+        assert handle_webhook(event, "twilio", lambda: deps)["statusCode"] == 200
+    logged = [r for r in caplog.records if r.getMessage() == "undocumented fields kept in data"]
+    assert [getattr(r, "fields", None) for r in logged] == [["zz_added_by_twilio"]]
+    assert len({e["event_id"] for e in queued}) == 1 and queued[0]["data"]["zz_added_by_twilio"] == "1"
