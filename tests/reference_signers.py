@@ -1,7 +1,8 @@
 """Reference signers for the verifier tests, independent of ``shared`` (nothing is imported from it).
 
-- Vonage JWT: PyJWT ``jwt.encode(..., algorithm="HS256")`` over Vonage-shaped claims, and a builder
-  for hand-made tokens (``alg: none`` and other headers PyJWT will not produce for us).
+- Vonage JWT: PyJWT ``jwt.encode(..., algorithm="HS256")`` over Vonage-shaped claims, a builder
+  for hand-made tokens (``alg: none`` and other headers PyJWT will not produce for us), and an
+  HS256 signer written with ``hmac`` over verbatim JSON text (claims no JSON encoder writes).
 - Vonage SMS ``sig``: written from the algorithm text (providers reference, section 3.4), not from
   the code under test. HMAC results are upper-case hex, as Vonage sends them; md5hash is lower-case.
 - Twilio: the vendor's own ``twilio.request_validator.RequestValidator``.
@@ -64,6 +65,15 @@ def hand_built_jwt(header: Mapping[str, Any], claims: Mapping[str, Any], signatu
 
 def bearer(token: str) -> str:
     return f"Bearer {token}"
+
+
+def hs256_jwt_from_json(header_json: str, claims_json: str, secret: str) -> str:
+    """A compact HS256 JWS over JSON texts given verbatim, signed with ``hmac`` by hand: for claims
+    no JSON encoder writes (``1e400``, ``NaN``, 400-digit integers, ``"\\ud800"``, deep nesting)."""
+    head = _b64url(header_json.encode("utf-8"))
+    body = _b64url(claims_json.encode("utf-8"))
+    mac = hmac.new(secret.encode("utf-8"), f"{head}.{body}".encode("ascii"), hashlib.sha256).digest()
+    return f"{head}.{body}.{_b64url(mac)}"
 
 
 # --- Vonage SMS API signed messages (sig) --------------------------------------------------------
