@@ -2,8 +2,8 @@
 
 boto3 with a DynamoDB and an SQS client created, Powertools Logger, Metrics and Tracer (Tracer
 imports the X-Ray SDK), and PyJWT. The cold-start probe imports this module in a clean interpreter
-that sees only the built layer (Powertools), the X-Ray SDK, PyJWT (no longer in Switchboard's layer,
-linked from this environment) and the Lambda runtime's SDK.
+that sees only the built layer (Powertools and PyJWT, the same ones the handlers load), the X-Ray
+SDK (linked from this environment) and the Lambda runtime's SDK.
 """
 
 from __future__ import annotations

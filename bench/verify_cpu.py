@@ -1,11 +1,20 @@
 """Verification CPU per webhook type: ours vs the provider's SDK vs the raw floor (µs per call).
 
 - ours: ``shared.ingress.receive`` (verify + decode + normalise) on an HttpRequest built once, the
-  route matched once (as the handler does), the clock at the signing time;
+  route matched once (as the handler does), the clock at the signing time. On the Vonage JWT routes
+  the verifier is PyJWT-based: one unverified decode (alg, api_key), one ``jwt.decode`` per secret
+  tried, then our rules (times against the injected clock, application_id, payload_hash);
 - SDK: Twilio — ``twilio.request_validator.RequestValidator.validate`` on the URL, the form already
   parsed into a dict (what a web framework hands it) and the header; Vonage JWT routes —
-  ``vonage_jwt.verify_signature`` plus the SHA-256 ``payload_hash`` check (claims read from the
-  token's base64url JSON, sha256(body) compared in constant time);
+  ``vonage_jwt.verify_signature`` (one PyJWT ``jwt.decode``, no issuer, no required claims, no
+  maximum age) plus the SHA-256 ``payload_hash`` check (claims read from the token's base64url
+  JSON, sha256(body) compared in constant time). Both sides run the same PyJWT, so the ratio is
+  what our rules and the second (unverified) parse cost, not a different library;
+- pyjwt_decode (JWT routes): a bare ``jwt.decode(token, secret, algorithms=["HS256"])``, the least a
+  PyJWT-based verifier can do, next to ``verify_vonage_jwt`` alone; pyjwt_unverified: the unverified
+  ``jwt.decode_complete`` our verifier reads ``alg`` and ``api_key`` with; pyjwt_b64_claims: PyJWT's
+  base64url check and decode of the claims segment alone (a private helper, timed to explain
+  where a decode's time goes);
 - floor: hmac/hashlib/json/urllib.parse only, doing the same checks with no error handling, no
   diagnostics and no normalisation.
 
@@ -56,6 +65,24 @@ def _jwt_sdk(token: str, secret: str, body: bytes) -> Callable[[], bool]:
         return hmac.compare_digest(str(claims["payload_hash"]), hashlib.sha256(body).hexdigest())
 
     return sdk
+
+
+def _pyjwt_parts(token: str, secret: str) -> dict[str, Callable[[], object]]:
+    import jwt
+    from jwt.api_jws import PyJWS
+
+    claims_segment = token.split(".")[1].encode("ascii")
+
+    def decode() -> object:
+        return jwt.decode(token, secret, algorithms=["HS256"])
+
+    def unverified() -> object:
+        return jwt.decode_complete(token, options={"verify_signature": False})
+
+    def b64_claims() -> object:
+        return PyJWS._decode_base64url_segment(claims_segment, "payload")
+
+    return {"pyjwt_decode": decode, "pyjwt_unverified": unverified, "pyjwt_b64_claims": b64_claims}
 
 
 def _sms_floor(query: str, body: bytes, media_type: str, secret: str) -> Callable[[], bool]:
@@ -159,6 +186,7 @@ def run() -> dict[str, Any]:
                 return verify_vonage_jwt(auth, body, secrets.vonage_signature_secrets, now=ts, max_age=86400)
 
             contenders["ours_verify_only"] = ours_verify_only
+            contenders.update(_pyjwt_parts(token, vonage_secrets[0]))
         elif route.scheme == "vonage_sms":
             contenders["floor"] = _sms_floor(
                 request.raw_query, request.body, request.media_type, vonage_secrets[0]
