@@ -49,7 +49,7 @@ def loads(text: str, *, max_depth: int = MAX_DEPTH) -> Any:
     if text.count("[") + text.count("{") > max_depth and depth(text) > max_depth:
         raise JsonRejected(f"nested deeper than {max_depth} levels")
     try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        return _DECODER.decode(text)
     except JsonRejected:
         raise
     except json.JSONDecodeError as exc:
@@ -67,6 +67,10 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise JsonRejected("a number is too large for a float")
     return value
+
+
+# One decoder, built once: json.loads with hooks would build a new one on every call.
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
 # --- lone surrogates -----------------------------------------------------------------------------
