@@ -143,14 +143,15 @@ class Design:
     pitr: bool = True
 
 
-# The recorder binds each Vonage JWT to its event (shared/recorder.py, CRED# item, in the same
-# transaction): pk "CRED#vonage-jwt:" + 40 hex, sk "CRED", event_id, expires_at.
+# The recorder binds each signed credential to its event (shared/recorder.py, CRED# item, in the same
+# transaction): a Vonage JWT, an SMS sig or a Twilio signature — every route but Number Insight's
+# URL token. pk "CRED#<kind>:" + 40 hex, sk "CRED", event_id, expires_at.
 CREDENTIAL_BYTES = len("pk") + 56 + len("sk") + 4 + len("event_id") + 36 + len("expires_at") + 21
-_JWT_PRODUCTS = ("verify.", "messages.", "voice.")
+_SIGNED_TYPES = ("verify.", "messages.", "voice.", "sms.", "verify_push.")
 
 
 def credential_bytes(e: dict[str, Any]) -> int:
-    return CREDENTIAL_BYTES if str(e["type"]).startswith(_JWT_PRODUCTS) else 0
+    return CREDENTIAL_BYTES if str(e["type"]).startswith(_SIGNED_TYPES) else 0
 
 
 def wru_breakdown(e: dict[str, Any], d: Design = Design()) -> dict[str, float]:
@@ -161,7 +162,7 @@ def wru_breakdown(e: dict[str, Any], d: Design = Design()) -> dict[str, float]:
     cred = credential_bytes(e)
     return {
         "transaction (dedupe + history, 2x)": insert,
-        "JWT binding (Vonage JWT events, in the transaction, 2x)": 0
+        "credential binding (signed events, in the transaction, 2x)": 0
         if d.single_put or not cred
         else 2 * units(cred),
         "GSI writes (by_product, by_status)": gsi,
@@ -226,8 +227,10 @@ def model(results: dict[str, Any]) -> dict[str, Any]:
             hist = e[d.history]
             index = sum(x + 100 for x in gsi_entries(e, d))
             dedupe = 0 if d.single_put else e["dedupe_bytes"] + 100
-            # kept 4 days (CREDENTIAL_TTL_S), not the retention: scaled to the months stored above
-            cred_days = 4 / (d.retention_days or facts["retention_days"])
+            # kept 4 days (CREDENTIAL_TTL_S), not the retention, scaled to the months stored above;
+            # a Twilio signature (no time in it) is kept as long as the history
+            untimed = str(e["type"]).startswith("verify_push.")
+            cred_days = 1.0 if untimed else 4 / (d.retention_days or facts["retention_days"])
             cred = 0 if d.single_put or not credential_bytes(e) else (credential_bytes(e) + 100) * cred_days
             return float(dedupe + cred + hist + 100 + index + (e["status_bytes"] + 100) * status_share)
 
