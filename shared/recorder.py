@@ -64,7 +64,8 @@ REQUIRED_FIELDS = (
 @dataclass(frozen=True)
 class Outcome:
     event_id: str
-    result: str  # "new" | "resumed" | "duplicate"
+    # "new" | "resumed" | "duplicate" | "duplicate_other_subject" | "rejected_credential_reused"
+    result: str
     current: Mapping[str, Any] | None
 
 
@@ -114,6 +115,11 @@ class Recorder:
             previous = self._insert(event, expires, credential)
         except CredentialReused:
             return Outcome(event["event_id"], "rejected_credential_reused", None)
+        first_subject = (previous or {}).get("subject_id", {}).get("S")
+        if first_subject is not None and first_subject != event["subject_id"]:
+            # One delivery id, two subjects: a re-split of a signed request (first use wins). Never
+            # resumed from here: the first one's own retry resumes it.
+            return Outcome(event["event_id"], "duplicate_other_subject", None)
         if previous is not None and previous.get("state", {}).get("S") == "published":
             return Outcome(event["event_id"], "duplicate", None)
         current = self._project(event, expires)
@@ -320,6 +326,13 @@ def handle_batch(sqs_event: Mapping[str, Any], recorder: Recorder, log: Any) -> 
                     "message_id": message_id,
                     "credential_kind": str(attribute.get("stringValue")).partition(":")[0],
                 },
+            )
+            continue
+        if outcome.result == "duplicate_other_subject":
+            log.error(
+                "forged webhook suspected: its event id was recorded before under another subject; "
+                "the first one stands",
+                extra={"event_id": outcome.event_id, "message_id": message_id},
             )
             continue
         log.info(

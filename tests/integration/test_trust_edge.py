@@ -65,6 +65,32 @@ def test_a_twilio_request_re_split_into_a_new_uuid_verifies_but_is_dropped_by_th
     assert forged_logged(caplog)
 
 
+def factor_re_split() -> tuple[dict[str, str], dict[str, str]]:
+    """A factor event and its re-split that keeps `uuid` (so the event id) but moves the subject:
+    "factor_sid" + "YF…" + "factor_type" + "push" == "factor_sid" + "YF…factor_typepush"."""
+    sid, _ = first_twilio_account(SECRETS)
+    real = {k: v for k, v in sample("verify_push/factor-created").payload.items() if isinstance(v, str)}
+    real = {**real, "account_sid": sid, "factor_type": "push"}
+    forged = {k: v for k, v in real.items() if k != "factor_type"}
+    forged["factor_sid"] = real["factor_sid"] + "factor_typepush"
+    return real, forged
+
+
+@pytest.mark.parametrize("forged_first", [False, True], ids=["delivery-first", "forgery-first"])
+def test_a_re_split_keeping_the_delivery_id_under_another_subject_is_logged_and_one_event_stands(
+    harness: Harness, caplog: pytest.LogCaptureFixture, forged_first: bool
+) -> None:
+    real, forged = factor_re_split()
+    requests = [twilio_form(real), twilio_form(forged, signed_params=real)]
+    assert requests[0].headers["x-twilio-signature"] == requests[1].headers["x-twilio-signature"]
+    for request in reversed(requests) if forged_first else requests:
+        assert harness.invoke("TwilioFunction", to_event(request, at=SIGNED_AT))["statusCode"] == 200
+    subjects = [e["subject_id"] for e in recorded(harness)]
+    # First use wins (README, "What remains"): whichever came first stands, the other is refused.
+    assert subjects == [(forged if forged_first else real)["factor_sid"]]
+    assert any("forged webhook suspected" in r.getMessage() for r in caplog.records)
+
+
 def test_the_same_twilio_delivery_twice_is_one_event_and_not_a_forgery(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
