@@ -781,13 +781,13 @@ def test_a_re_split_signed_request_never_records_a_second_event(
     assert [e for e in history if e["event_id"] == queued[0]["event_id"]] == [queued[0]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 9 §1 / README 'What remains' (first use wins), in a variant: a Twilio re-split that "
-    "keeps `uuid` has the delivery's event id, so recorded first it stands in for the delivery under "
-    "another subject, and the real delivery is dropped as an ordinary duplicate (not logged as forged)",
-)
-def test_a_re_split_recorded_before_its_delivery_does_not_take_its_place(store: Store) -> None:
+@pytest.mark.parametrize("forged_first", [True, False], ids=["forgery-first", "delivery-first"])
+def test_a_re_split_keeping_the_delivery_id_is_told_apart_whichever_arrives_first(
+    store: Store, forged_first: bool
+) -> None:
+    """First use wins (README, "What remains"): a re-split that keeps `uuid` has the delivery's event
+    id under another subject. Whichever is recorded second is refused as `duplicate_other_subject`
+    (logged as a suspected forgery), never as an ordinary duplicate and never resumed."""
     store.clear()
     original = sign(TWILIO_ROUTE, sample("verify_push/challenge-approved").payload, SECRETS, BASE, now=NOW)
     params = dict(parse_qsl(original.body.decode()))
@@ -798,13 +798,17 @@ def test_a_re_split_recorded_before_its_delivery_does_not_take_its_place(store: 
     forged["e6e5281bcentity_identity"] = params["entity_identity"]
     signature = original.headers["x-twilio-signature"]
     assert twilio_signature(original.url, {k: [v] for k, v in forged.items()}, AUTH_TOKEN) == signature
+    requests = [as_form(original.url, sorted(forged.items()), signature), original]
     recorded = []
-    for request in (as_form(original.url, sorted(forged.items()), signature), original):
+    for request in requests if forged_first else requests[::-1]:
         got = deliver(request)
         assert got.status == 200  # both verify, both carry uuid: one event id
         recorded.append((got.queued[0][0]["subject_id"], store.record(got.queued[0]).result))
-    # Today: [("YC41fba094ce8fd16e0328034", "new"), ("YC41fba094ce8fd16e0328034e6e5281bc", "duplicate")]
-    assert recorded[-1] == (params["challenge_sid"], "new")
+    first, second = (forged, params) if forged_first else (params, forged)
+    assert recorded == [
+        (first["challenge_sid"], "new"),
+        (second["challenge_sid"], "duplicate_other_subject"),
+    ]
 
 
 # --- 5. different deliveries, different event ids ----------------------------------------------------

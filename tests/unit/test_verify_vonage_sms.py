@@ -468,9 +468,9 @@ def test_a_lone_surrogate_in_free_text_verifies_under_each_way_a_utf16_platform_
     document. The signature is computed by the reference signer over the text as encoded."""
     params = _fresh(text="half an emoji \ud83d")
     if encoded == "surrogatepass":
-        raw = "".join(
-            f"&{k}={params[k].replace('&', '_').replace('=', '_')}" for k in sorted(params)
-        ).encode("utf-8", "surrogatepass")
+        raw = "".join(f"&{k}={params[k].replace('&', '_').replace('=', '_')}" for k in sorted(params)).encode(
+            "utf-8", "surrogatepass"
+        )
         sig = (
             hashlib.md5(raw + SECRET.encode(), usedforsecurity=False).hexdigest()
             if method == "md5hash"
