@@ -223,7 +223,8 @@ def check_param_names(names: Iterable[str]) -> None:
 
 def credential_id(kind: str, account: str, signature: str) -> str:
     """A signed credential as the recorder binds it: its kind and a hash of account + signature
-    (the signature itself is not stored). ``surrogatepass``: a JWT claim is any JSON string."""
+    (the signature itself is not stored). Every part is verified text already; ``surrogatepass``
+    only makes sure this can never raise on the request path."""
     material = f"{account}\x1f{signature}".encode("utf-8", "surrogatepass")
     return f"{kind}:{hashlib.sha256(material).hexdigest()[:40]}"
 

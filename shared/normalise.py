@@ -27,7 +27,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple
 
@@ -461,7 +461,7 @@ DOCUMENTED_FIELDS: Final[Mapping[str, frozenset[str]]] = {
 
 # --- entry point ---------------------------------------------------------------------------------
 
-_PARSERS: Final[Mapping[str, Any]] = {
+_PARSERS: Final[Mapping[str, Callable[[str, Mapping[str, Any]], _Parts]]] = {
     "verify": lambda kind, data: _verify(data),
     "messages": _messages,
     "sms": _sms,
@@ -488,7 +488,7 @@ def normalise(
     valid_text = _is_valid_text(payload)
     if not valid_text and safejson.has_lone_surrogate_key(payload):
         raise InvalidEncoding("a field name is not valid Unicode text (a lone surrogate)")
-    parts: _Parts = _PARSERS[product](str(kind), data)
+    parts = _PARSERS[product](str(kind), data)
     account = account_id or None
     if account is None and product == "verify_push":
         account = _optional(data, "account_sid", "AccountSid")
@@ -556,7 +556,6 @@ def _check_keys(parts: _Parts, account: str | None, client_ref: str | None) -> N
     named: tuple[tuple[str, str | None], ...] = (
         ("subject_id", parts.subject_id),
         ("status", parts.status),
-        ("type", parts.kind),
         ("channel", parts.channel),
         ("account_id", account),
         ("client_ref", client_ref),

@@ -80,6 +80,10 @@ def has_lone_surrogate(value: str) -> bool:
     return _LONE_SURROGATE.search(value) is not None
 
 
+def replace_lone_surrogates(value: str, replacement: str = "\ufffd") -> str:
+    return _LONE_SURROGATE.sub(replacement, value)
+
+
 def has_lone_surrogate_key(value: Any) -> bool:
     """Whether any object key, at any depth, holds a lone surrogate."""
     if isinstance(value, dict):
@@ -94,7 +98,7 @@ def repair_text(value: Any, pointer: str = "") -> tuple[Any, list[str]]:
     the strings that changed. Keys are left alone (callers refuse them: ``has_lone_surrogate_key``)."""
     if isinstance(value, str):
         if has_lone_surrogate(value):
-            return _LONE_SURROGATE.sub("\ufffd", value), [pointer]
+            return replace_lone_surrogates(value), [pointer]
         return value, []
     if isinstance(value, dict):
         out: dict[str, Any] = {}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from shared.errors import (
     TokenFromFuture,
     UnknownApiKey,
 )
+from shared.safejson import replace_lone_surrogates
 
 _DIGESTS: dict[str, Callable[..., Any]] = {
     "md5": hashlib.md5,
@@ -33,7 +33,6 @@ _DIGESTS: dict[str, Callable[..., Any]] = {
     "sha512": hashlib.sha512,
 }
 API_KEY_PARAMS = ("api-key", "api_key")
-_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -61,8 +60,8 @@ def signing_messages(params: Mapping[str, str]) -> list[bytes]:
         return [text.encode("utf-8")]
     except UnicodeEncodeError:
         return [
-            _LONE_SURROGATE.sub("?", text).encode("utf-8"),
-            _LONE_SURROGATE.sub("\ufffd", text).encode("utf-8"),
+            replace_lone_surrogates(text, "?").encode("utf-8"),
+            replace_lone_surrogates(text).encode("utf-8"),
             text.encode("utf-8", "surrogatepass"),
         ]
 
