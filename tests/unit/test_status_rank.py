@@ -1,10 +1,11 @@
-"""shared.status_rank: a subject's current status never goes backwards."""
+"""shared.status_rank: a subject's current status never goes backwards; a Verify summary is final."""
 
 from __future__ import annotations
 
 import json
 import random
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -12,21 +13,37 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.normalise import KINDS, PRODUCTS, format_timestamp, normalise
-from shared.status_rank import UNKNOWN_RANK, is_terminal, rank, supersedes
+from shared.status_rank import TERMINAL_RANK, UNKNOWN_RANK, Position, position, supersedes
 
 T0 = "2025-06-12T09:00:00.000Z"
 T1 = "2025-06-12T09:00:05.000Z"  # later than T0
+T2 = "2025-06-12T09:00:09.000Z"  # later than T1
 
-# The ranks the brief fixes, written out: (product, status, rank, terminal)
+SUMMARY = "verify.summary"
+VERIFY_EVENT_TYPES = ["verify.event", "verify.silent_auth", "verify.callback_vonage_adds_later"]
+# Event types as normalise writes them (`<product>.<kind>`); outside Verify they do not change ranks.
+EVENT_TYPES = {
+    "verify": [SUMMARY, *VERIFY_EVENT_TYPES],
+    "messages": ["messages.inbound", "messages.status"],
+    "sms": ["sms.inbound", "sms.receipt"],
+    "voice": ["voice.answer", "voice.event"],
+    "number_insight": ["number_insight.result"],
+    "verify_push": ["verify_push.factor.created", "verify_push.challenge.approved"],
+}
+DEFAULT_TYPE = {product: types[-1] for product, types in EVENT_TYPES.items()}  # verify: not summary
+
+# The ranks the brief fixes, written out: (product, status, rank, terminal). Verify rows are for its
+# non-summary events; a summary ranks every status TERMINAL_RANK, terminal.
 KNOWN = [
     ("verify", "action_pending", 10, False),
-    ("verify", "completed", 100, True),
-    ("verify", "failed", 100, True),
-    ("verify", "expired", 100, True),
-    ("verify", "user_rejected", 100, True),
-    ("verify", "rejected", 100, True),
-    ("verify", "blocked", 100, True),
-    ("verify", "cancelled", 100, True),
+    ("verify", "failed", 60, False),
+    ("verify", "expired", 60, False),
+    ("verify", "user_rejected", 60, False),
+    ("verify", "rejected", 60, False),
+    ("verify", "blocked", 60, False),
+    ("verify", "cancelled", 60, False),
+    ("verify", "unused", 60, False),
+    ("verify", "completed", 70, True),
     ("messages", "received", 10, False),
     ("messages", "submitted", 10, False),
     ("messages", "delivered", 30, False),
@@ -71,20 +88,36 @@ INFORMATIONAL = [
     ("voice", "event"),
     ("voice", "transcribed"),
 ]
+VERIFY_STATUSES = sorted(status for product, status, _, _ in KNOWN if product == "verify")
+
+
+def pos(product: str, status: str, event_type: str | None = None) -> Position | None:
+    return position(product, event_type or DEFAULT_TYPE[product], status)
 
 
 @pytest.mark.parametrize(("product", "status", "expected_rank", "terminal"), KNOWN)
 def test_known_status_has_its_rank_and_terminality(
     product: str, status: str, expected_rank: int, terminal: bool
 ) -> None:
-    assert rank(product, status) == expected_rank
-    assert is_terminal(product, status) is terminal
+    for event_type in EVENT_TYPES[product]:
+        if event_type != SUMMARY:
+            assert position(product, event_type, status) == Position(expected_rank, terminal), event_type
+
+
+@pytest.mark.parametrize("status", [*VERIFY_STATUSES, "brand_new_status", "Completed"])
+def test_a_verify_summary_ranks_any_status_terminal_above_every_event(status: str) -> None:
+    assert position("verify", SUMMARY, status) == Position(TERMINAL_RANK, True)
+    for event_type in VERIFY_EVENT_TYPES:
+        for event_status in [*VERIFY_STATUSES, "brand_new_status"]:
+            event = position("verify", event_type, event_status)
+            assert event is not None
+            assert event.rank < TERMINAL_RANK
 
 
 @pytest.mark.parametrize(("product", "status"), INFORMATIONAL)
-def test_informational_voice_status_has_no_rank_and_is_not_terminal(product: str, status: str) -> None:
-    assert rank(product, status) is None
-    assert is_terminal(product, status) is False
+def test_informational_voice_status_has_no_position(product: str, status: str) -> None:
+    for event_type in EVENT_TYPES[product]:
+        assert position(product, event_type, status) is None
 
 
 @pytest.mark.parametrize(
@@ -101,29 +134,31 @@ def test_informational_voice_status_has_no_rank_and_is_not_terminal(product: str
 def test_unknown_status_gets_the_products_middle_rank_and_is_never_terminal(
     product: str, middle: int
 ) -> None:
-    assert rank(product, "brand_new_status") == middle
-    assert is_terminal(product, "brand_new_status") is False
+    for event_type in EVENT_TYPES[product]:
+        if event_type != SUMMARY:
+            assert position(product, event_type, "brand_new_status") == Position(middle, False)
     assert UNKNOWN_RANK[product] == middle
 
 
 @pytest.mark.parametrize("status", ["error_", "errors", "pending"])
 def test_number_insight_status_that_is_not_success_or_error_n_is_unknown(status: str) -> None:
-    assert rank("number_insight", status) == 50
-    assert is_terminal("number_insight", status) is False
+    assert pos("number_insight", status) == Position(50, False)
 
 
-def test_status_lookup_ignores_case() -> None:
-    assert rank("messages", "DELIVERED") == 30
-    assert is_terminal("messages", "Read") is True
+def test_status_and_event_type_lookup_ignore_case() -> None:
+    assert pos("messages", "DELIVERED") == Position(30, False)
+    assert pos("messages", "Read") == Position(40, True)
+    assert position("verify", "verify.event", "Completed") == Position(70, True)
+    assert position("verify", "Verify.Summary", "failed") == Position(TERMINAL_RANK, True)
 
 
-def test_unknown_product_is_a_programming_error() -> None:
+def test_unknown_product_or_foreign_event_type_is_a_programming_error() -> None:
     with pytest.raises(ValueError):
-        rank("fax", "sent")
+        position("fax", "fax.sent", "sent")
     with pytest.raises(ValueError):
-        is_terminal("fax", "sent")
+        position("verify", "summary", "completed")  # the bare kind, not the event's type
     with pytest.raises(ValueError):
-        supersedes("fax", "sent", T1, "queued", T0)
+        position("verify", "verify_push.challenge.approved", "approved")
 
 
 def test_every_status_in_the_sample_payloads_is_in_the_table() -> None:
@@ -137,9 +172,22 @@ def test_every_status_in_the_sample_payloads_is_in_the_table() -> None:
         data = json.loads(path.read_text(encoding="utf-8"))
         event = normalise(product, kind, data, account_id=None, received_at=datetime(2026, 3, 1, tzinfo=UTC))
         assert (product, event["status"]) in known, path.name
+        assert event["type"] in EVENT_TYPES[product] or product == "verify_push", path.name
+        position(product, event["type"], event["status"])  # the event's own type is accepted
 
 
-# (product, new, new_at, current, current_at, expected)
+@pytest.mark.parametrize("product", PRODUCTS)
+def test_every_terminal_rank_is_above_every_non_terminal_rank(product: str) -> None:
+    statuses = [s for p, s, _, _ in KNOWN if p == product] + ["brand_new_status", "error_5"]
+    for event_types in [EVENT_TYPES[product], *([t] for t in EVENT_TYPES[product])]:
+        positions = [position(product, t, s) for t in event_types for s in statuses]
+        ranked = [p for p in positions if p is not None]
+        terminal = [p.rank for p in ranked if p.terminal]
+        assert terminal
+        assert max((p.rank for p in ranked if not p.terminal), default=-1) < min(terminal), event_types
+
+
+# (product, new, new_at, current, current_at, expected); each status on the product's DEFAULT_TYPE
 SUPERSEDES = [
     pytest.param("messages", "submitted", T0, None, None, True, id="first-status-always-becomes-current"),
     pytest.param(
@@ -170,6 +218,9 @@ SUPERSEDES = [
         True,
         id="equal-rank-compares-times-not-strings",
     ),
+    pytest.param(
+        "sms", "accepted", "not a time", "accepted", "nor this", True, id="unparsable-times-as-strings"
+    ),
     pytest.param("sms", "delivered", T1, "delivered", T0, False, id="terminal-retry-does-not-replace-itself"),
     pytest.param("sms", "delivered", T1, "buffered", T0, True, id="sms-delivered-after-buffered"),
     pytest.param("sms", "buffered", T1, "unknown", T0, False, id="sms-buffered-after-unknown"),
@@ -191,9 +242,10 @@ SUPERSEDES = [
     pytest.param("voice", "ai_hangup", T1, "disconnected", T0, False, id="voice-unknown-before-disconnected"),
     pytest.param("verify", "completed", T1, "action_pending", T0, True, id="verify-completed-after-pending"),
     pytest.param("verify", "action_pending", T1, "expired", T0, False, id="verify-pending-after-expired"),
-    pytest.param("verify", "failed", T1, "completed", T0, False, id="verify-final-after-final"),
+    pytest.param("verify", "failed", T1, "completed", T0, False, id="verify-failure-after-completed"),
     pytest.param("verify", "new_state", T1, "action_pending", T0, True, id="verify-unknown-after-pending"),
-    pytest.param("verify", "new_state", T1, "completed", T0, False, id="verify-unknown-after-final"),
+    pytest.param("verify", "new_state", T1, "completed", T0, False, id="verify-unknown-after-completed"),
+    pytest.param("verify", "new_state", T1, "expired", T0, False, id="verify-unknown-after-failure"),
     pytest.param("number_insight", "error_3", T1, "success", T0, False, id="ni-result-is-final"),
     pytest.param("verify_push", "verified", T1, "created", T0, True, id="push-verified-after-created"),
     pytest.param("verify_push", "created", T1, "verified", T0, False, id="push-created-after-verified"),
@@ -207,7 +259,76 @@ SUPERSEDES = [
 def test_a_new_status_replaces_the_current_one_only_when_the_rules_allow(
     product: str, new: str, new_at: str, current: str | None, current_at: str | None, expected: bool
 ) -> None:
-    assert supersedes(product, new, new_at, current, current_at) is expected
+    current_position = None if current is None else pos(product, current)
+    assert supersedes(pos(product, new), new_at, current_position, current_at) is expected
+
+
+# --- Verify: the summary is authoritative; before it a later channel's result wins ----------------
+
+# An event as it reaches the recorder: (type, status, occurred_at)
+Event = tuple[str, str, str]
+
+
+def fold(product: str, events: list[Event]) -> list[Event | None]:
+    """The current event after each one of ``events``, arriving in that order."""
+    current: Event | None = None
+    trail: list[Event | None] = []
+    for event in events:
+        event_type, status, at = event
+        if current is None:
+            replaces = supersedes(position(product, event_type, status), at, None, None)
+        else:
+            current_position = position(product, current[0], current[1])
+            replaces = supersedes(position(product, event_type, status), at, current_position, current[2])
+        if replaces:
+            current = event
+        trail.append(current)
+    return trail
+
+
+def test_verify_a_later_channels_completed_then_the_summary_become_current() -> None:
+    sms_expired = ("verify.event", "expired", T0)
+    whatsapp_completed = ("verify.event", "completed", T1)
+    summary = (SUMMARY, "completed", T2)
+    assert fold("verify", [sms_expired, whatsapp_completed, summary]) == [
+        sms_expired,
+        whatsapp_completed,
+        summary,
+    ]
+
+
+def test_verify_a_summary_failed_replaces_an_event_completed() -> None:
+    completed, summary = ("verify.event", "completed", T0), (SUMMARY, "failed", T1)
+    assert fold("verify", [completed, summary])[-1] == summary
+
+
+@pytest.mark.parametrize("late", [*VERIFY_STATUSES, "brand_new_status"])
+@pytest.mark.parametrize("event_type", VERIFY_EVENT_TYPES)
+def test_verify_an_event_arriving_after_the_summary_never_replaces_it(event_type: str, late: str) -> None:
+    summary = (SUMMARY, "expired", T0)
+    assert fold("verify", [summary, (event_type, late, T1)])[-1] == summary
+
+
+def test_verify_a_second_summary_never_replaces_the_first() -> None:
+    first = (SUMMARY, "completed", T0)
+    assert fold("verify", [first, (SUMMARY, "failed", T1)])[-1] == first
+
+
+def test_verify_a_later_channels_failure_replaces_an_earlier_ones() -> None:
+    sms_expired, voice_failed = ("verify.event", "expired", T0), ("verify.event", "failed", T1)
+    assert fold("verify", [sms_expired, voice_failed])[-1] == voice_failed
+
+
+def test_verify_an_earlier_failure_arriving_late_does_not_replace_a_later_one() -> None:
+    voice_failed, sms_expired = ("verify.event", "failed", T1), ("verify.event", "expired", T0)
+    assert fold("verify", [voice_failed, sms_expired])[-1] == voice_failed
+
+
+def test_verify_silent_auth_pending_then_its_result() -> None:
+    pending = ("verify.silent_auth", "action_pending", T0)
+    completed = ("verify.silent_auth", "completed", T1)
+    assert fold("verify", [pending, completed]) == [pending, completed]
+    assert fold("verify", [completed, pending]) == [completed, completed]
 
 
 # --- properties ----------------------------------------------------------------------------------
@@ -219,56 +340,121 @@ STATUSES = {
     ]
     for product in PRODUCTS
 }
+TIMES = st.integers(min_value=1_700_000_000_000, max_value=1_700_000_100_000).map(
+    lambda ms: format_timestamp(datetime.fromtimestamp(ms / 1000, UTC))
+)
+
+
+def events_of(product: str) -> st.SearchStrategy[Event]:
+    statuses = STATUSES[product] + (["error_5"] if product == "number_insight" else [])
+    return st.tuples(st.sampled_from(EVENT_TYPES[product]), st.sampled_from(statuses), TIMES)
 
 
 @st.composite
-def histories(draw: st.DrawFn) -> tuple[str, list[tuple[str, str]]]:
+def histories(draw: st.DrawFn) -> tuple[str, list[Event]]:
     product = draw(st.sampled_from(PRODUCTS))
-    statuses = st.sampled_from(STATUSES[product] + (["error_5"] if product == "number_insight" else []))
-    times = st.integers(min_value=1_700_000_000_000, max_value=1_700_000_100_000).map(
-        lambda ms: format_timestamp(datetime.fromtimestamp(ms / 1000, UTC))
-    )
-    return product, draw(st.lists(st.tuples(statuses, times), min_size=1, max_size=12))
+    return product, draw(st.lists(events_of(product), min_size=1, max_size=12))
 
 
-def apply(product: str, history: list[tuple[str, str]]) -> list[tuple[str, str] | None]:
-    """The current (status, occurred_at) after each event of the history, arriving in that order."""
-    current: tuple[str, str] | None = None
-    trail: list[tuple[str, str] | None] = []
-    for status, at in history:
-        if supersedes(product, status, at, *(current or (None, None))):
-            current = (status, at)
-        trail.append(current)
-    return trail
+def place(product: str, event: Event | None) -> Position | None:
+    return None if event is None else position(product, event[0], event[1])
 
 
 @given(histories())
-def test_once_a_terminal_status_is_current_it_stays_current(case: tuple[str, list[tuple[str, str]]]) -> None:
+def test_a_terminal_current_is_replaced_only_by_a_higher_ranked_terminal(
+    case: tuple[str, list[Event]],
+) -> None:
     product, history = case
-    trail = apply(product, history)
+    trail = fold(product, history)
+    for before, after in pairwise(trail):
+        was, now = place(product, before), place(product, after)
+        if was is not None and was.terminal and after != before:
+            assert now is not None and now.terminal and now.rank > was.rank
+
+
+def highest_terminal_rank(product: str) -> int:
+    statuses = STATUSES[product] + ["error_5"]
+    places = [position(product, t, s) for t in EVENT_TYPES[product] for s in statuses]
+    return max(p.rank for p in places if p is not None and p.terminal)
+
+
+@pytest.mark.parametrize("product", [p for p in PRODUCTS if p != "verify"])
+def test_outside_verify_every_terminal_status_has_the_highest_terminal_rank(product: str) -> None:
+    for event_type in EVENT_TYPES[product]:
+        for status in STATUSES[product] + ["error_5"]:
+            found = position(product, event_type, status)
+            if found is not None and found.terminal:
+                assert found.rank == highest_terminal_rank(product)
+
+
+@given(histories())
+def test_once_the_highest_ranked_terminal_is_current_it_stays_current(
+    case: tuple[str, list[Event]],
+) -> None:
+    """Outside Verify: every terminal status (they share one rank). Verify: the summary."""
+    product, history = case
+    trail = fold(product, history)
+    top = Position(highest_terminal_rank(product), True)
     for index, current in enumerate(trail):
-        if current is not None and is_terminal(product, current[0]):
+        if current is not None and place(product, current) == top:
             assert all(later == current for later in trail[index:])
 
 
 @given(histories(), st.randoms(use_true_random=False))
-def test_in_any_arrival_order_the_first_terminal_to_arrive_is_final(
-    case: tuple[str, list[tuple[str, str]]], rnd: random.Random
+def test_in_any_arrival_order_the_first_to_arrive_of_the_highest_terminal_rank_is_final(
+    case: tuple[str, list[Event]], rnd: random.Random
 ) -> None:
     product, history = case
     shuffled = list(history)
     rnd.shuffle(shuffled)
-    final = apply(product, shuffled)[-1]
-    terminals = [event for event in shuffled if is_terminal(product, event[0])]
+    final = fold(product, shuffled)[-1]
+    terminals = [(p.rank, e) for e in shuffled if (p := place(product, e)) is not None and p.terminal]
     if terminals:
-        assert final == terminals[0]
+        top = max(rank for rank, _ in terminals)
+        assert final == next(event for rank, event in terminals if rank == top)
     else:
-        assert final is None or not is_terminal(product, final[0])
+        final_place = place(product, final)
+        assert final_place is None or not final_place.terminal
+
+
+@given(
+    st.lists(events_of("verify").filter(lambda e: e[0] != SUMMARY), max_size=10),
+    st.sampled_from([*STATUSES["verify"], "brand_new_status"]),
+    TIMES,
+    st.lists(events_of("verify"), max_size=10),
+)
+def test_verify_in_any_order_the_first_summary_to_arrive_is_final(
+    before: list[Event], summary_status: str, summary_at: str, after: list[Event]
+) -> None:
+    """Any sequence holding a summary is: events that are not summaries, the first summary, the rest."""
+    first_summary = (SUMMARY, summary_status, summary_at)
+    assert fold("verify", [*before, first_summary, *after])[-1] == first_summary
 
 
 @given(histories())
-def test_the_current_rank_never_decreases(case: tuple[str, list[tuple[str, str]]]) -> None:
+def test_the_current_rank_never_decreases(case: tuple[str, list[Event]]) -> None:
     product, history = case
-    ranks = [rank(product, current[0]) for current in apply(product, history) if current is not None]
-    ranked = [r for r in ranks if r is not None]
-    assert ranked == sorted(ranked)
+    places = [place(product, current) for current in fold(product, history)]
+    ranks = [p.rank for p in places if p is not None]
+    assert ranks == sorted(ranks)
+
+
+POSITIONS = st.none() | st.builds(Position, st.integers(0, 110), st.booleans())
+
+
+@given(POSITIONS, TIMES, POSITIONS, TIMES)
+def test_supersedes_is_the_recorders_dynamodb_condition(
+    new: Position | None, new_at: str, current: Position | None, current_at: str
+) -> None:
+    """attribute_not_exists(pk) OR (rank < :rank AND (terminal = false OR :terminal = true))
+    OR (rank = :rank AND terminal = false AND occurred_at <= :occurred_at), strings compared as strings
+    (every stored occurred_at comes from format_timestamp). A new None is never written."""
+    if new is None:
+        expected = False
+    elif current is None:
+        expected = True
+    else:
+        expected = (current.rank < new.rank and (not current.terminal or new.terminal)) or (
+            current.rank == new.rank and not current.terminal and current_at <= new_at
+        )
+    assert supersedes(new, new_at, current, current_at) is expected
