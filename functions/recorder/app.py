@@ -5,7 +5,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.observability import logger
-from shared.recorder import default_recorder, handle_batch
+from shared.recorder import default_recorder
+from shared.recorder_batch import handle_batch
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -21,7 +21,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from shared import aws
+from shared import aws, storage
 from shared.config import ProviderSecrets
 from shared.ingress import ROUTES
 from switchboard.cli import _move_messages
@@ -114,14 +114,13 @@ def test_every_signed_event_is_recorded_exactly_once_despite_faults(stack: Any, 
         "ServiceUnavailable",
         lambda kw: kw["QueueUrl"] == state.ingest_queue_url,
     )
+    # Each of the recorder's writes can fail: the binding and the history put (put_item, the latter
+    # after the publish), the status update, the batch publish to the events queue.
     faults.wrap(
-        dynamodb,
-        "transact_write_items",
-        "dynamodb_throttle",
-        fault_rate,
-        "ProvisionedThroughputExceededException",
+        dynamodb, "put_item", "dynamodb_throttle", fault_rate, "ProvisionedThroughputExceededException"
     )
     faults.wrap(dynamodb, "update_item", "recorder_crash_mid_batch", fault_rate, "InternalServerError")
+    faults.wrap(sqs, "send_message_batch", "events_publish", fault_rate, "ServiceUnavailable")
 
     secrets = ProviderSecrets.from_json(DEV_SECRETS.read_text())
     route = ROUTES["/vonage/messages/status"]
@@ -174,12 +173,11 @@ def test_every_signed_event_is_recorded_exactly_once_despite_faults(stack: Any, 
 
     history: Counter[str] = Counter()
     for payload in payloads:
-        got = dynamodb.query(
-            TableName=state.table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": "SUBJECT#" + payload["message_uuid"]}},
-        )["Items"]
-        history[payload["message_uuid"]] = sum(1 for i in got if i["sk"]["S"].startswith("H#"))
+        pk = storage.subject_pk("vonage", "messages", payload["message_uuid"])
+        got = dynamodb.query(**storage.query_subject(state.table, pk))["Items"]
+        history[payload["message_uuid"]] = sum(
+            1 for i in got if i["sk"]["S"].startswith(storage.HISTORY_PREFIX)
+        )
     published: Counter[str] = Counter()
     while True:
         got = sqs.receive_message(

@@ -176,6 +176,11 @@ class FakeSqs:
         self.sent.append(kwargs)
         return {"MessageId": str(len(self.sent))}
 
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        for entry in Entries:
+            self.send_message(QueueUrl=QueueUrl, **{k: v for k, v in entry.items() if k != "Id"})
+        return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
+
 
 @dataclasses.dataclass
 class Delivery:
@@ -775,8 +780,9 @@ def test_a_re_split_signed_request_never_records_a_second_event(
         assert got.status == 200, (kind, got.response)
         result = store.record(got.queued[0]).result
         event(f"{kind}: recorder {result}")
-        # A re-split that keeps `uuid` but moves the subject is refused as duplicate_other_subject.
-        refused = {"duplicate", "duplicate_other_subject", "rejected_credential_reused"}
+        # A re-split that keeps `uuid` but moves the subject reuses a signature bound to another
+        # subject: rejected_credential_reused.
+        refused = {"duplicate", "rejected_credential_reused"}
         expected = {"re-split": refused, "replay": {"duplicate"}}
         assert result in expected.get(kind, {"new"}), (kind, result, got.queued[0][0])
     history = store.history(queued[0]["subject_id"])
@@ -788,8 +794,9 @@ def test_a_re_split_keeping_the_delivery_id_is_told_apart_whichever_arrives_firs
     store: Store, forged_first: bool
 ) -> None:
     """First use wins (README, "What remains"): a re-split that keeps `uuid` has the delivery's event
-    id under another subject. Whichever is recorded second is refused as `duplicate_other_subject`
-    (logged as a suspected forgery), never as an ordinary duplicate and never resumed."""
+    id under another subject. Whichever is recorded second is refused as `rejected_credential_reused`
+    (its signature is bound to the other subject; logged as a forgery), never as an ordinary
+    duplicate and never recorded."""
     store.clear()
     original = sign(TWILIO_ROUTE, sample("verify_push/challenge-approved").payload, SECRETS, BASE, now=NOW)
     params = dict(parse_qsl(original.body.decode()))
@@ -809,7 +816,7 @@ def test_a_re_split_keeping_the_delivery_id_is_told_apart_whichever_arrives_firs
     first, second = (forged, params) if forged_first else (params, forged)
     assert recorded == [
         (first["challenge_sid"], "new"),
-        (second["challenge_sid"], "duplicate_other_subject"),
+        (second["challenge_sid"], "rejected_credential_reused"),
     ]
 
 

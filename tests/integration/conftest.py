@@ -21,7 +21,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
-from shared import aws, recorder, webhook
+from shared import aws, recorder, storage, webhook
 from switchboard.esm import LambdaContext, PollResult, poll_once
 from switchboard.samples import DEV_SECRETS
 from switchboard.template import (
@@ -112,16 +112,25 @@ class Harness:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
 
     def items(self, subject_id: str) -> list[dict[str, Any]]:
-        got = self.client("dynamodb").query(
-            TableName=self.stack.refs["HistoryTable"],
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"SUBJECT#{subject_id}"}},
-        )
-        items: list[dict[str, Any]] = got["Items"]
+        """Every item of every subject with this id (one per provider and product)."""
+        items: list[dict[str, Any]] = []
+        for pk in storage.subject_pks(subject_id):
+            got = self.client("dynamodb").query(**storage.query_subject(self.stack.refs["HistoryTable"], pk))
+            items.extend(got["Items"])
         return items
 
     def history(self, subject_id: str) -> list[dict[str, Any]]:
-        return [i for i in self.items(subject_id) if i["sk"]["S"].startswith("H#")]
+        return [i for i in self.items(subject_id) if i["sk"]["S"].startswith(storage.HISTORY_PREFIX)]
+
+    def events(self, subject_id: str) -> list[dict[str, Any]]:
+        """The stored events of the subject(s), in occurrence order."""
+        stored = [json.loads(storage.decode_event_text(i["event"]["B"])) for i in self.history(subject_id)]
+        return sorted(stored, key=lambda e: (e["occurred_at"], e["received_at"]))
+
+    def status_item(self, subject_id: str) -> dict[str, Any] | None:
+        found = [i for i in self.items(subject_id) if i["sk"]["S"] == storage.STATUS_SK]
+        assert len(found) <= 1, "several products share this subject id"
+        return found[0] if found else None
 
     def all_items(self) -> list[dict[str, Any]]:
         got = self.client("dynamodb").scan(TableName=self.stack.refs["HistoryTable"])

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from shared.recorder import TTL_ATTRIBUTE
+from shared.storage import HISTORY_PREFIX, TTL_ATTRIBUTE
 from switchboard.template import resources
 from tests.integration.conftest import MANIFEST, Harness, case_for, cases, load_event
 
@@ -38,7 +38,8 @@ def test_a_valid_webhook_is_acknowledged_recorded_once_and_published_once(
     event_id = response["headers"]["x-switchboard-event-id"]
     harness.drain()
     history = harness.history(case["subject_id"])
-    assert [h["event_id"]["S"] for h in history] == [event_id]
+    assert [h["sk"]["S"].removeprefix(HISTORY_PREFIX) for h in history] == [event_id]
+    assert [e["event_id"] for e in harness.events(case["subject_id"])] == [event_id]
     published = _published(harness)
     assert [p["event_id"] for p in published] == [event_id]
     assert published[0]["subject_id"] == case["subject_id"]
@@ -107,8 +108,8 @@ def test_a_dynamodb_failure_while_recording_is_retried_and_recorded_once(harness
         polls = harness.drain()
     finally:
         dynamodb.update_item = original
-    assert polls[0].failed == 1  # the first attempt failed after the history write …
-    assert sum(p.received for p in polls) == 2  # … and the retry resumed it
+    assert polls[0].failed == 1  # the first attempt failed at the status update …
+    assert sum(p.received for p in polls) == 2  # … and the retry recorded it
     assert len(harness.history(case["subject_id"])) == 1
     published = _published(harness)
     assert len(published) == 1
@@ -120,9 +121,8 @@ def test_a_late_status_joins_the_history_but_never_moves_the_status_backwards(ha
         assert harness.send(file)["statusCode"] == 200
     harness.drain()
     subject = case_for("http/messages/status-delivered.json")["subject_id"]
-    items = harness.items(subject)
-    status = next(i for i in items if i["sk"]["S"] == "STATUS")
-    assert status["status"]["S"] == "delivered"
+    status = harness.status_item(subject)
+    assert status is not None and status["status"]["S"] == "delivered"
     assert sorted(h["status"]["S"] for h in harness.history(subject)) == ["delivered", "submitted"]
     published = {p["status"]: p["current"]["status"] for p in _published(harness)}
     assert published == {"delivered": "delivered", "submitted": "delivered"}
@@ -169,8 +169,8 @@ def test_ttl_attribute_of_the_table_is_the_one_the_items_carry(harness: Harness)
     harness.send("http/verify/event-completed.json")
     harness.drain()
     items = harness.all_items()
-    # dedupe record, history item, status projection, and the JWT bound to this event
-    assert sorted(i["sk"]["S"].split("#")[0] for i in items) == ["CRED", "EVENT", "H", "STATUS"]
+    # the JWT bound to this event, the history item (its own dedupe record), the status projection
+    assert sorted(i["sk"]["S"].split("#")[0] for i in items) == ["C", "E", "STATUS"]
     assert all(TTL_ATTRIBUTE in item for item in items)
     ttl = harness.client("dynamodb").describe_time_to_live(TableName=harness.stack.refs["HistoryTable"])
     assert ttl["TimeToLiveDescription"]["AttributeName"] == TTL_ATTRIBUTE
