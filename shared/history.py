@@ -1,124 +1,351 @@
-"""The status API's read side: a subject's current status and its history in one query."""
+"""The history table's read side (layout v2, shared/storage.py): a subject's current status and
+history for ``GET /status/{subject_id}``, and one product's events in a time range for
+``switchboard history``.
+
+A subject is (provider, product, id). Without ``?product=`` the status API reads every
+(provider, product) key the id can have (``storage.subject_pks``: 6 Queries, run side by side,
+each at least one read unit even when empty); ``?product=`` reads one.
+
+The HTTP side is Powertools' HTTP API resolver (payload 2.0). Every error becomes a response in
+``error_response`` through ``errors.to_http``, the one mapping.
+"""
 
 from __future__ import annotations
 
+import heapq
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared import safejson
+from shared import safejson, storage
 from shared.config import require_env
-from shared.errors import BadRequest, NotFound, StorageUnavailable, SwitchboardError, to_http
-from shared.normalise import SCHEMA_VERSION
+from shared.errors import (
+    BadRequest,
+    InvalidField,
+    NotFound,
+    RouteNotFound,
+    StorageUnavailable,
+    SwitchboardError,
+    to_http,
+)
+from shared.normalise import PRODUCT_PROVIDER, SCHEMA_VERSION
 from shared.observability import logger
-from shared.recorder import HISTORY_PREFIX, STATUS_SK, SUBJECT_PREFIX
 
 MAX_SUBJECT_ID = 256
-MAX_HISTORY_ITEMS = 1000
+MAX_HISTORY_ITEMS = 1000  # events served per subject: the latest ones
+MAX_READ_ITEMS = 10_000  # history items read per subject, at most (the sort key is not time order)
+PROVIDERS = tuple(dict.fromkeys(PRODUCT_PROVIDER.values()))
+
+Item = Mapping[str, Any]
 
 
-def subject_status(dynamodb: Any, table: str, subject_id: str) -> dict[str, Any]:
-    if not subject_id or len(subject_id) > MAX_SUBJECT_ID:
-        raise BadRequest("subject_id must be 1 to 256 characters", length=len(subject_id))
-    status_item: dict[str, Any] | None = None
-    history: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {
-        "TableName": table,
-        "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": SUBJECT_PREFIX + subject_id}},
-        "ConsistentRead": True,
-    }
-    # The current status separately: it sorts after every history item, so a long history could
-    # end the paging below before reaching it.
-    got = dynamodb.get_item(
-        TableName=table,
-        Key={"pk": {"S": SUBJECT_PREFIX + subject_id}, "sk": {"S": STATUS_SK}},
-        ConsistentRead=True,
-    )
-    status_item = got.get("Item")
-    kwargs["KeyConditionExpression"] = "pk = :pk AND begins_with(sk, :h)"
-    kwargs["ExpressionAttributeValues"][":h"] = {"S": HISTORY_PREFIX}
-    while True:
-        page = dynamodb.query(**kwargs)
-        for item in page.get("Items", []):
-            history.append(stored_event(item))
-        last = page.get("LastEvaluatedKey")
-        if not last or len(history) >= MAX_HISTORY_ITEMS:
-            break
-        kwargs["ExclusiveStartKey"] = last
-    if status_item is None and not history:
-        raise NotFound("no events for this subject", subject_id=subject_id)
-    history.sort(key=lambda e: (e["occurred_at"], e["received_at"]))
+@dataclass(frozen=True)
+class Lookup:
+    """What ``GET /status/{subject_id}?product=&provider=`` asks for (None: not narrowed)."""
+
+    subject_id: str
+    product: str | None = None
+    provider: str | None = None
+
+
+# --- one subject ---------------------------------------------------------------------------------
+
+
+def subject_status(dynamodb: Any, table: str, lookup: Lookup) -> dict[str, Any]:
+    """The status answer: one subject's body, or ``{"subject_id", "subjects": [...]}`` when several
+    products share the id and the lookup did not name one. NotFound when there is none."""
+    keys = subject_keys(lookup)
+    if len(keys) < 2:
+        found = [read_subject(dynamodb, table, pk) for pk in keys]
+    else:
+        with ThreadPoolExecutor(max_workers=len(keys)) as pool:
+            found = list(pool.map(lambda pk: read_subject(dynamodb, table, pk), keys))
+    bodies = sorted((b for b in found if b is not None), key=lambda b: (b["provider"], b["product"]))
+    if not bodies:
+        raise NotFound("no events for this subject", subject_id=lookup.subject_id)
+    if len(bodies) == 1:
+        return bodies[0]
+    return {"subject_id": lookup.subject_id, "subjects": bodies}
+
+
+def subject_keys(lookup: Lookup) -> list[str]:
+    """The subject keys a lookup reads. Refuses an id or a filter that no key can match (the
+    messages name the accepted values only: the caller's input is not echoed)."""
+    if not lookup.subject_id or len(lookup.subject_id) > MAX_SUBJECT_ID:
+        raise BadRequest("subject_id must be 1 to 256 characters", length=len(lookup.subject_id))
+    provider = provider_of(lookup.product, lookup.provider) if lookup.product is not None else lookup.provider
+    if provider is not None and provider not in PROVIDERS:
+        raise InvalidField(f"provider must be one of {', '.join(PROVIDERS)}", field="provider")
+    keys = []
+    for pk in storage.subject_pks(lookup.subject_id):
+        key_provider, key_product, _ = storage.parse_subject_pk(pk)
+        if provider in (None, key_provider) and lookup.product in (None, key_product):
+            keys.append(pk)
+    return keys
+
+
+def provider_of(product: str, provider: str | None = None) -> str:
+    """The provider of a product; InvalidField for an unknown product or another provider's."""
+    known = PRODUCT_PROVIDER.get(product)
+    if known is None:
+        raise InvalidField(f"product must be one of {', '.join(PRODUCT_PROVIDER)}", field="product")
+    if provider is not None and provider != known:
+        raise InvalidField(f"product {product} is a {known} product", field="provider")
+    return known
+
+
+def read_subject(dynamodb: Any, table: str, pk: str) -> dict[str, Any] | None:
+    """One subject's body (today's shape), or None when the key holds nothing."""
+    status_item, items, complete = read_partition(dynamodb, table, pk)
+    if not complete:  # stopped before the status item, which sorts after every ``E#`` item
+        status_item = dynamodb.get_item(**storage.get_status(table, pk)).get("Item")
+    current = readable_status(status_item)
+    if current is None and not items:
+        return None
+    provider, product, subject_id = subject_of(pk)
+    events = sorted((stored_event(i) for i in items), key=time_order)
+    history = events[-MAX_HISTORY_ITEMS:]
     latest = history[-1] if history else {}
     return {
         "subject_id": subject_id,
-        "provider": status_item["provider"]["S"] if status_item else latest.get("provider"),
-        "product": status_item["product"]["S"] if status_item else latest.get("product"),
-        "status": status_item["status"]["S"] if status_item else None,
-        "terminal": status_item["terminal"]["BOOL"] if status_item else False,
-        "updated_at": status_item["updated_at"]["S"] if status_item else latest.get("received_at"),
+        "provider": provider,
+        "product": product,
+        "status": current["status"] if current else None,
+        "terminal": current["terminal"] if current else False,
+        "updated_at": current["updated_at"] if current else latest.get("received_at"),
         "history": history,
-        "truncated": len(history) >= MAX_HISTORY_ITEMS,
+        "truncated": not complete or len(events) > MAX_HISTORY_ITEMS,
     }
 
 
-def stored_event(item: Mapping[str, Any]) -> dict[str, Any]:
-    """The event a history item holds. An item the status API cannot serve back as JSON (stored
-    before the ingress bounded its depth, or damaged) is answered from its key attributes, with
-    ``data`` saying why, rather than failing every later read. (No stored item can hold a lone
-    surrogate: DynamoDB takes only valid UTF-8, and the answer escapes to ASCII anyway.)"""
-    raw = item.get("event", {}).get("S", "")
+def read_partition(dynamodb: Any, table: str, pk: str) -> tuple[Item | None, list[Item], bool]:
+    """(status item, history items, complete) of one subject key, reading at most
+    MAX_READ_ITEMS history items. History keys are ``E#<event_id>``, in no time order, so every
+    page is read before anything can be sorted; ``complete`` is False when more items remained."""
+    kwargs = dict(storage.query_subject(table, pk))
+    status_item: Item | None = None
+    history: list[Item] = []
+    while True:
+        # one item past the cap: the status item, or a history item that shows there are more
+        kwargs["Limit"] = MAX_READ_ITEMS + 1 - len(history)
+        page = dynamodb.query(**kwargs)
+        for item in page.get("Items", []):
+            sk = attr(item, "sk")
+            if sk == storage.STATUS_SK:
+                status_item = item
+            elif sk.startswith(storage.HISTORY_PREFIX):
+                history.append(item)
+        if len(history) > MAX_READ_ITEMS:
+            return status_item, history[:MAX_READ_ITEMS], False
+        last = page.get("LastEvaluatedKey")
+        if not last:
+            return status_item, history, True
+        kwargs["ExclusiveStartKey"] = last
+
+
+def readable_status(item: Item | None) -> dict[str, Any] | None:
+    """The subject's current status from its status item; None when absent (only informational
+    events so far) or unreadable (another layout version, damaged), which is logged."""
+    if item is None:
+        return None
     try:
-        event = safejson.loads(raw, max_depth=safejson.MAX_DEPTH + 2)
+        storage.check_version(item)
+        return storage.current(item)
+    except storage.UnreadableItem as exc:
+        reason = exc.reason
+    except (KeyError, TypeError) as exc:
+        reason = f"attribute missing or mistyped: {exc}"
+    logger.warning("status item unreadable", extra={"pk": attr(item, "pk"), "reason": reason})
+    return None
+
+
+def time_order(event: Mapping[str, Any]) -> tuple[str, str]:
+    return str(event.get("occurred_at") or ""), str(event.get("received_at") or "")
+
+
+# --- one stored event --------------------------------------------------------------------------
+
+
+def stored_event(item: Item) -> dict[str, Any]:
+    """The event a history item holds. An item this version cannot read back (another layout
+    version, damaged bytes, JSON it cannot serve) is answered from its key and attributes, with
+    ``data.unreadable`` saying why, rather than failing every later read of the subject."""
+    try:
+        storage.check_version(item)
+        blob = item.get("event", {}).get("B")
+        if not isinstance(blob, bytes | bytearray):
+            raise storage.UnreadableItem("no event bytes")
+        event = safejson.loads(storage.decode_event_text(bytes(blob)), max_depth=safejson.MAX_DEPTH + 2)
         if not isinstance(event, dict):
             raise safejson.JsonRejected("not an object")
-    except safejson.JsonRejected as exc:
-        logger.warning("stored event unreadable", extra={"sk": _attr(item, "sk"), "reason": exc.reason})
-        return _from_attributes(item, exc.reason)
+    except (storage.UnreadableItem, safejson.JsonRejected) as exc:
+        logger.warning("stored event unreadable", extra={"sk": attr(item, "sk"), "reason": exc.reason})
+        return from_attributes(item, exc.reason)
     return event
 
 
-def _from_attributes(item: Mapping[str, Any], reason: str) -> dict[str, Any]:
+def from_attributes(item: Item, reason: str) -> dict[str, Any]:
+    """An event built from what the item's keys and plain attributes say. ``received_at`` is not
+    stored outside the event: it is the ``occurred_at`` here."""
+    provider, product, subject_id = subject_of(attr(item, "pk"))
+    occurred_at = attr(item, "gsk") or attr(item, "occurred_at")
     return {
         "schema_version": SCHEMA_VERSION,
-        **{key: _attr(item, key) for key in ("event_id", "provider", "product", "type", "status")},
-        "subject_id": _attr(item, "pk").removeprefix(SUBJECT_PREFIX),
-        "occurred_at": _attr(item, "occurred_at"),
-        "received_at": _attr(item, "received_at"),
-        "account_id": _attr(item, "account_id") or None,
+        "event_id": attr(item, "sk").removeprefix(storage.HISTORY_PREFIX),
+        "provider": provider,
+        "product": product,
+        "type": attr(item, "type"),
+        "subject_id": subject_id,
+        "status": attr(item, "status"),
+        "occurred_at": occurred_at,
+        "received_at": attr(item, "received_at") or occurred_at,
+        "account_id": None,
         "channel": None,
         "client_ref": None,
-        "data": {"unreadable": f"the stored payload cannot be served as JSON ({reason})"},
+        "data": {"unreadable": f"the stored event cannot be read back ({reason})"},
     }
 
 
-def _attr(item: Mapping[str, Any], name: str) -> str:
+def subject_of(pk: str) -> tuple[str, str, str]:
+    try:
+        return storage.parse_subject_pk(pk)
+    except ValueError:
+        return "", "", pk
+
+
+def attr(item: Item, name: str) -> str:
     value = item.get(name, {}).get("S", "")
     return value if isinstance(value, str) else ""
 
 
-def handle_status(event: Mapping[str, Any], dynamodb: Any = None, table: str | None = None) -> dict[str, Any]:
-    """API Gateway payload-2.0 event → response. Errors map through ``errors.to_http``."""
-    try:
-        subject_id = str((event.get("pathParameters") or {}).get("subject_id") or "")
-        if dynamodb is None:
-            from shared import aws
+# --- one product in a time range (index by_product) ----------------------------------------------
 
-            dynamodb = aws.client("dynamodb")
-        body = subject_status(dynamodb, table or require_env("SWITCHBOARD_TABLE_NAME"), subject_id)
-    except (ClientError, BotoCoreError) as exc:
-        return _error(StorageUnavailable("the history table is unavailable", reason=type(exc).__name__))
-    except SwitchboardError as err:
-        return _error(err)
+
+def product_events(
+    dynamodb: Any,
+    table: str,
+    product: str,
+    since: str,
+    until: str,
+    *,
+    provider: str | None = None,
+    status: str | None = None,
+    page_size: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Every event of ``product`` with ``since <= occurred_at <= until``, in ``occurred_at`` order,
+    as index rows. One Query per index partition (``storage.INDEX_SHARDS`` of them), merged by
+    ``gsk``; pages are read as the merge needs them, so taking the first N rows with
+    ``page_size=N`` reads about N items per partition. ``status`` is a filter: the partitions'
+    items are still read (and paid for) but only matching ones come back."""
+    partitions = storage.index_partitions(provider_of(product, provider), product)
+    streams = [
+        _pages(dynamodb, storage.query_index(table, p, since, until, status), page_size) for p in partitions
+    ]
+    return (index_row(item) for item in heapq.merge(*streams, key=lambda item: attr(item, "gsk")))
+
+
+def _pages(dynamodb: Any, kwargs: dict[str, Any], page_size: int | None) -> Iterator[Item]:
+    if page_size is not None:
+        kwargs = {**kwargs, "Limit": page_size}
+    while True:
+        page = dynamodb.query(**kwargs)
+        yield from page.get("Items", [])
+        last = page.get("LastEvaluatedKey")
+        if not last:
+            return
+        kwargs = {**kwargs, "ExclusiveStartKey": last}
+
+
+def index_row(item: Item) -> dict[str, Any]:
+    """What an index entry says: its projection (``status``, ``type``) and the table keys."""
+    provider, product, subject_id = subject_of(attr(item, "pk"))
     return {
-        "statusCode": 200,
-        "headers": {"content-type": "application/json", "cache-control": "no-store"},
-        "body": json.dumps(body, separators=(",", ":")),
+        "occurred_at": attr(item, "gsk"),
+        "type": attr(item, "type"),
+        "status": attr(item, "status"),
+        "provider": provider,
+        "product": product,
+        "subject_id": subject_id,
+        "event_id": attr(item, "sk").removeprefix(storage.HISTORY_PREFIX),
     }
 
 
-def _error(err: SwitchboardError) -> dict[str, Any]:
+# --- HTTP: GET /status/{subject_id} ----------------------------------------------------------------
+
+app = APIGatewayHttpResolver()
+JSON_HEADERS = {"content-type": "application/json", "cache-control": "no-store"}
+
+
+def handle_status(
+    event: Mapping[str, Any], dynamodb: Any = None, table: str | None = None, context: Any = None
+) -> dict[str, Any]:
+    """API Gateway payload-2.0 event → response. ``dynamodb``/``table`` default to the function's
+    client and ``SWITCHBOARD_TABLE_NAME``; tests inject theirs."""
+    app.append_context(dynamodb=dynamodb, table=table)  # type: ignore[no-untyped-call]
+    return app.resolve(as_http_api_event(event), context)
+
+
+def as_http_api_event(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """API Gateway's event as it is. A hand-made one with only ``pathParameters`` (tests, the
+    build's smoke probe) gets the fields the resolver routes on, as API Gateway would set them."""
+    if "rawPath" in event and "requestContext" in event:
+        return event
+    subject_id = str((event.get("pathParameters") or {}).get("subject_id") or "")
+    return {
+        "version": "2.0",
+        "rawPath": "/status/" + quote(subject_id, safe="", errors="replace"),
+        "rawQueryString": "",
+        "requestContext": {"http": {"method": "GET"}, "stage": "$default"},
+        **event,
+    }
+
+
+@app.get("/status/<subject_id>")
+@app.get("/status/")  # an empty id (API Gateway never routes one here): the same 400 as a long one
+def get_status(**_: str) -> Response[str]:
+    request = app.current_event
+    query = request.query_string_parameters or {}
+    # API Gateway's decoded path parameter, not the raw path segment the route matched
+    lookup = Lookup(
+        request.path_parameters.get("subject_id", ""), query.get("product"), query.get("provider")
+    )
+    body = subject_status(
+        _dynamodb(), app.context.get("table") or require_env("SWITCHBOARD_TABLE_NAME"), lookup
+    )
+    return Response(200, body=json.dumps(body, separators=(",", ":")), headers=JSON_HEADERS)
+
+
+def _dynamodb() -> Any:
+    if app.context.get("dynamodb") is not None:
+        return app.context["dynamodb"]
+    from shared import aws
+
+    return aws.client("dynamodb")
+
+
+def error_response(err: SwitchboardError) -> Response[str]:
     status, headers, text = to_http(err)
-    return {"statusCode": status, "headers": headers, "body": text}
+    if status >= 500:
+        logger.warning("status lookup failed", extra={"code": err.code, **err.diagnostic})
+    return Response(status, body=text, headers=headers)
+
+
+def storage_error(exc: Exception) -> Response[str]:
+    return error_response(StorageUnavailable("the history table is unavailable", reason=type(exc).__name__))
+
+
+def no_route(_: NotFoundError) -> Response[str]:
+    return error_response(RouteNotFound())
+
+
+# The error map: typed errors through to_http, a failed table call as 503, an unknown route as 404.
+app.exception_handler(SwitchboardError)(error_response)
+app.exception_handler([ClientError, BotoCoreError])(storage_error)
+app.not_found(no_route)

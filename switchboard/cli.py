@@ -11,6 +11,7 @@ Exit codes: 0 ok · 1 the target answered with an error (HTTP >= 400, or an AWS 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import socket
 import sys
@@ -22,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_RUNNING = 0, 1, 2, 3
 
@@ -43,8 +44,9 @@ class Target:
     clients: Callable[[str], Any]
     queues: dict[str, str]  # ingest, ingest_dlq, events, events_dlq
     secrets_text: Callable[[], str]
-    status: Callable[[str], tuple[int, bytes]]
+    status: Callable[[str, str], tuple[int, bytes]]  # (subject id, query string) -> (HTTP status, body)
     has_message_move_task: bool = True  # moto (the local emulator) does not implement it
+    table: str = ""  # the history table, read directly by `switchboard history`
 
 
 def _http(
@@ -84,8 +86,9 @@ def local_target() -> Target:
         region_name=state.region,
     )
 
-    def status(subject: str) -> tuple[int, bytes]:
-        code, _, body = _http("GET", f"{state.base_url}/status/{quote(subject, safe='')}")
+    def status(subject: str, query: str = "") -> tuple[int, bytes]:
+        url = f"{state.base_url}/status/{quote(subject, safe='')}" + (f"?{query}" if query else "")
+        code, _, body = _http("GET", url)
         return code, body
 
     return Target(
@@ -101,6 +104,7 @@ def local_target() -> Target:
         secrets_text=lambda: Path(state.secrets_file).read_text(encoding="utf-8"),
         status=status,
         has_message_move_task=False,
+        table=state.table,
     )
 
 
@@ -128,11 +132,11 @@ def stack_target(name: str, *, region: str | None, profile: str | None) -> Targe
         ]
         return value
 
-    def status(subject: str) -> tuple[int, bytes]:
+    def status(subject: str, query: str = "") -> tuple[int, bytes]:
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
 
-        url = f"{outputs['StatusApiUrl']}/{quote(subject, safe='')}"
+        url = f"{outputs['StatusApiUrl']}/{quote(subject, safe='')}" + (f"?{query}" if query else "")
         request = AWSRequest(method="GET", url=url)
         credentials = session.get_credentials()
         if credentials is None:
@@ -153,6 +157,7 @@ def stack_target(name: str, *, region: str | None, profile: str | None) -> Targe
         },
         secrets_text=secrets_text,
         status=status,
+        table=outputs.get("TableName", ""),
     )
 
 
@@ -326,8 +331,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         raise CliError(
             "a subject id is required (a request_id, message_uuid, messageId, call uuid or SID)", EXIT_USAGE
         )
+    query = urlencode({k: v for k, v in (("product", args.product), ("provider", args.provider)) if v})
     target = target_from(args)
-    code, body = target.status(args.subject_id)
+    code, body = target.status(args.subject_id, query)
     if code >= 400:
         try:
             error = json.loads(body)
@@ -343,6 +349,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(doc, indent=2))
         return EXIT_OK
+    subjects = doc.get("subjects") or [doc]
+    if len(subjects) > 1:
+        print(f"{len(subjects)} subjects share this id; --product picks one", file=sys.stderr)
+    for i, subject in enumerate(subjects):
+        if i:
+            print()
+        _print_subject(subject)
+    return EXIT_OK
+
+
+def _print_subject(doc: dict[str, Any]) -> None:
     final = " (terminal)" if doc.get("terminal") else ""
     current = doc["status"] or "(none yet: only informational events)"
     print(
@@ -353,10 +370,87 @@ def cmd_status(args: argparse.Namespace) -> int:
     rows += [
         (e["occurred_at"], e["type"], e["status"], e["event_id"], e["received_at"]) for e in doc["history"]
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    _print_columns(rows)
+    if doc.get("truncated"):
+        print("(truncated: the latest events only)", file=sys.stderr)
+
+
+def _print_columns(rows: Sequence[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+
+
+UNBOUNDED = "9999-12-31T23:59:59.999Z"  # --until by default: no upper bound
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from shared.history import product_events, provider_of
+
+    provider = provider_of(args.product, args.provider)  # InvalidField: a usage error (main)
+    since = _time_bound(args.since, end=False)
+    until = _time_bound(args.until, end=True) if args.until else UNBOUNDED
+    if since > until:
+        raise CliError("--since is after --until", EXIT_USAGE)
+    if args.limit < 1:
+        raise CliError("--limit must be at least 1", EXIT_USAGE)
+    target = target_from(args)
+    if not target.table:
+        raise CliError(f"{target.name} names no history table (stack output TableName)")
+    db = target.clients("dynamodb")
+    try:
+        rows = product_events(
+            db,
+            target.table,
+            args.product,
+            since,
+            until,
+            provider=provider,
+            status=args.status,
+            page_size=args.limit + 1,
+        )
+        found = list(itertools.islice(rows, args.limit + 1))
+    except (ClientError, BotoCoreError) as exc:
+        raise CliError(f"cannot query the history table {target.table}: {exc}") from None
+    _print_history(found[: args.limit], as_json=args.json)
+    if len(found) > args.limit:
+        print(f"more events in this range: raise --limit (now {args.limit}) or narrow it", file=sys.stderr)
+    elif not args.json:
+        print(f"{len(found)} event(s)", file=sys.stderr)
     return EXIT_OK
+
+
+def _time_bound(value: str, *, end: bool) -> str:
+    """--since/--until as the index's ``occurred_at`` text (normalise.format_timestamp, UTC): a date
+    alone is that day's first millisecond, or for --until its last."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from shared.normalise import format_timestamp
+
+    try:
+        if len(value) == len("2026-11-23"):
+            start = datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
+            return format_timestamp(start + timedelta(days=1, milliseconds=-1) if end else start)
+        return format_timestamp(datetime.fromisoformat(value))
+    except ValueError:
+        flag = "--until" if end else "--since"
+        raise CliError(
+            f"{flag} wants a date or an ISO 8601 time (UTC unless it says), e.g. 2026-11-23 or "
+            f"2026-11-23T09:30:00Z; got {value!r}",
+            EXIT_USAGE,
+        ) from None
+
+
+def _print_history(rows: list[dict[str, Any]], *, as_json: bool) -> None:
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, separators=(",", ":")), flush=True)
+        return
+    table = [("OCCURRED AT", "TYPE", "STATUS", "SUBJECT", "EVENT ID")]
+    table += [(r["occurred_at"], r["type"], r["status"], r["subject_id"], r["event_id"]) for r in rows]
+    _print_columns(table)
 
 
 def cmd_consume(args: argparse.Namespace) -> int:
@@ -527,8 +621,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = with_target(sub.add_parser("status", help="the current status and history of a subject"))
     p.add_argument("subject_id")
+    p.add_argument("--product", help="the subject's product, when several share the id (e.g. sms)")
+    p.add_argument("--provider", help="vonage or twilio")
     p.add_argument("--json", action="store_true", help="print the API's JSON")
     p.set_defaults(func=cmd_status)
+
+    p = with_target(
+        sub.add_parser("history", help="one product's events in a time range (the table's by_product index)")
+    )
+    p.add_argument(
+        "--product", required=True, help="verify, messages, sms, voice, number_insight, verify_push"
+    )
+    p.add_argument("--provider", help="vonage or twilio (default: the product's)")
+    p.add_argument(
+        "--since", required=True, help="from this occurred_at: a date (2026-11-23) or ISO 8601 time"
+    )
+    p.add_argument(
+        "--until", help="up to this occurred_at, inclusive; a date means that whole day (default: none)"
+    )
+    p.add_argument("--status", help="only events with this status (a filter: the range is still read)")
+    p.add_argument(
+        "--limit", type=int, default=100, help="print at most N events, earliest first (default 100)"
+    )
+    p.add_argument("--json", action="store_true", help="one JSON row per line")
+    p.set_defaults(func=cmd_history)
 
     p = with_target(sub.add_parser("consume", help="receive (and delete) events from the events queue"))
     p.add_argument("--max", type=int, default=100, help="stop after N events (default 100)")

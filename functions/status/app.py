@@ -1,4 +1,4 @@
-"""StatusFunction: GET /status/{subject_id} (IAM-authorised)."""
+"""StatusFunction: GET /status/{subject_id}[?product=&provider=] (IAM-authorised)."""
 
 from typing import Any
 
@@ -10,4 +10,4 @@ from shared.observability import logger
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle_status(event)
+    return handle_status(event, context=context)

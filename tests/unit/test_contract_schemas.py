@@ -1,7 +1,8 @@
 """The two contracts a consumer codes against, checked against the code that produces them.
 
 shared/queue-message.schema.json describes an events-queue message (the event plus ``current``,
-shared/recorder.py); shared/status-response.schema.json the status API's answer (shared/history.py).
+shared/storage.py); shared/status-response.schema.json the status API's answer (shared/history.py):
+one subject, or several when products share the id.
 Both reuse shared/event.schema.json by ``$ref`` to its ``$id``, resolved through a local registry:
 nothing is fetched. ``validator`` is also what the integration tests validate real messages with.
 """
@@ -9,26 +10,27 @@ nothing is fetched. ``validator`` is also what the integration tests validate re
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry, Resource
 
 import shared
-from shared.history import MAX_SUBJECT_ID, subject_status
+from shared import storage
+from shared.history import MAX_SUBJECT_ID, Lookup, subject_status
 from shared.normalise import EVENT_KEYS, OPTIONAL_EVENT_KEYS, SCHEMA_ID, normalise
-from shared.recorder import _current
+from shared.storage import current as _current
 from switchboard.samples import sample
 
 SCHEMA_DIR = Path(shared.__file__).resolve().parent
 EVENT, QUEUE_MESSAGE, STATUS_RESPONSE = "event", "queue-message", "status-response"
 CONTRACTS = (QUEUE_MESSAGE, STATUS_RESPONSE)
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
-ANNOTATIONS = {"$schema", "$id", "title", "description"}
+ANNOTATIONS = {"$schema", "$id", "title", "description", "$defs"}  # $defs: a home for $ref targets
 SUBSCHEMA_MAPS = {"properties", "patternProperties", "dependentSchemas", "$defs"}
 SUBSCHEMA_LISTS = {"allOf", "anyOf", "oneOf", "prefixItems"}
 SUBSCHEMAS = {"items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames"}
@@ -57,8 +59,14 @@ def validator(name: str) -> Draft202012Validator:
 
 
 def violations(name: str, instance: Any) -> list[str]:
-    found = validator(name).iter_errors(instance)
-    return sorted(f"{e.json_path}: {e.message}" for e in found)
+    """Every error, with those under a failed ``oneOf``/``anyOf`` branch (each at its own path)."""
+
+    def flat(errors: Iterable[ValidationError]) -> Iterator[ValidationError]:
+        for e in errors:
+            yield e
+            yield from flat(e.context or ())
+
+    return sorted(f"{e.json_path}: {e.message}" for e in flat(validator(name).iter_errors(instance)))
 
 
 # --- walking a schema --------------------------------------------------------------------------
@@ -98,46 +106,45 @@ def event_ref(pointer: str) -> dict[str, str]:
 class AnyAttribute(dict[str, Any]):
     """A DynamoDB item that has every attribute: reading it shows which attributes the code reads."""
 
-    def __init__(self) -> None:
-        super().__init__(pk={"S": "SUBJECT#x"})
+    def __init__(self, **keys: dict[str, Any]) -> None:
+        super().__init__(v={"N": str(storage.LAYOUT_VERSION)}, **keys)
 
     def __missing__(self, key: str) -> dict[str, Any]:
         return {"S": "2026-03-01T09:30:00.000Z", "BOOL": True}
 
 
 class FakeTable:
-    """The two calls shared.history makes: the status item and one page of history items."""
+    """The table as shared.history queries it: a subject key's history items, then its status item."""
 
-    def __init__(self, status_item: dict[str, Any] | None, events: list[dict[str, Any]]) -> None:
-        self.status_item, self.items = status_item, [history_item(e) for e in events]
+    def __init__(self, *subjects: tuple[dict[str, Any] | None, list[dict[str, Any]]]) -> None:
+        self.items: dict[str, list[dict[str, Any]]] = {}
+        for status, events in subjects:
+            pk = storage.event_subject_pk(events[0])
+            self.items[pk] = [storage.history_item(e, 0) for e in events]
+            if status is not None:
+                self.items[pk].append({**status, **storage.status_key(pk)})
 
-    def get_item(self, **_: Any) -> dict[str, Any]:
-        return {"Item": self.status_item} if self.status_item else {}
-
-    def query(self, **_: Any) -> dict[str, Any]:
-        return {"Items": self.items}
-
-
-def history_item(e: dict[str, Any]) -> dict[str, Any]:
-    """A history item's attributes, as the recorder writes them (the subset the status API reads)."""
-    keys = ("event_id", "provider", "product", "type", "status", "occurred_at", "received_at")
-    return {
-        "pk": {"S": f"SUBJECT#{e['subject_id']}"},
-        **{key: {"S": e[key]} for key in keys},
-        "event": {"S": json.dumps(e, ensure_ascii=False)},
-    }
+    def query(self, **kwargs: Any) -> dict[str, Any]:
+        return {"Items": self.items.get(kwargs["ExpressionAttributeValues"][":pk"]["S"], [])}
 
 
-def event() -> dict[str, Any]:
-    s = sample("messages/status-delivered")
-    return normalise(s.route.product, s.route.kind, s.payload, account_id="abc123", received_at=RECEIVED_AT)
+def event(name: str = "messages/status-delivered", **fields: Any) -> dict[str, Any]:
+    s = sample(name)
+    e = normalise(s.route.product, s.route.kind, s.payload, account_id="abc123", received_at=RECEIVED_AT)
+    return {**e, **fields}
 
 
 def status_item(e: dict[str, Any], *, terminal: bool = True) -> dict[str, Any]:
-    """The status projection's attributes, as the recorder's update_item writes them."""
-    attributes = {"status", "occurred_at", "event_id", "type", "provider", "product", "subject_id"}
+    """The status item's attributes, as storage.update_status writes them."""
+    attributes = {"status", "occurred_at", "event_id", "type"}
     item: dict[str, Any] = {name: {"S": e[name]} for name in attributes}
-    return {**item, "updated_at": {"S": e["received_at"]}, "terminal": {"BOOL": terminal}}
+    return {
+        **item,
+        "updated_at": {"S": e["received_at"]},
+        "terminal": {"BOOL": terminal},
+        "rank": {"N": "5"},
+        "v": {"N": str(storage.LAYOUT_VERSION)},
+    }
 
 
 def message() -> dict[str, Any]:
@@ -147,7 +154,14 @@ def message() -> dict[str, Any]:
 
 def answer() -> dict[str, Any]:
     e = event()
-    return subject_status(FakeTable(status_item(e), [e]), "table", e["subject_id"])
+    return subject_status(FakeTable((status_item(e), [e])), "table", Lookup(e["subject_id"]))
+
+
+def several() -> dict[str, Any]:
+    """Two products' subjects with one id: a Messages API message and an SMS API receipt."""
+    m = event()
+    sms = event("sms/receipt-delivered", subject_id=m["subject_id"])
+    return subject_status(FakeTable((status_item(m), [m]), (None, [sms])), "table", Lookup(m["subject_id"]))
 
 
 # --- the schemas -------------------------------------------------------------------------------
@@ -170,10 +184,13 @@ def test_a_contract_uses_only_keywords_and_formats_the_validator_enforces(name: 
 
 
 @pytest.mark.parametrize("name", CONTRACTS)
-def test_every_ref_of_a_contract_resolves_in_the_local_registry_to_the_event_schema(name: str) -> None:
-    resolver = registry().resolver()
-    for ref in refs(load(name)):
-        assert ref.startswith(SCHEMA_ID)
+def test_every_ref_of_a_contract_resolves_in_the_local_registry_to_the_event_schema_or_itself(
+    name: str,
+) -> None:
+    schema = load(name)
+    resolver = registry().resolver(base_uri=schema["$id"])
+    for ref in refs(schema):
+        assert ref.startswith((SCHEMA_ID, "#/$defs/"))
         assert resolver.lookup(ref).contents is not None
 
 
@@ -199,12 +216,26 @@ def test_current_has_exactly_the_keys_the_recorder_attaches() -> None:
 
 
 def test_the_status_answer_has_exactly_the_keys_the_status_api_returns() -> None:
+    one = load(STATUS_RESPONSE)["$defs"]["subject"]
+    returned = subject_status(FakeTable((AnyAttribute(), [event()])), "table", Lookup(event()["subject_id"]))
+    assert list(one["properties"]) == one["required"] == list(returned)
+    assert one["additionalProperties"] is False
+    assert one["properties"]["subject_id"]["maxLength"] == MAX_SUBJECT_ID
+    assert one["properties"]["history"]["items"] == {"$ref": SCHEMA_ID}
+
+
+def test_the_several_subjects_answer_has_exactly_the_keys_the_status_api_returns() -> None:
     schema = load(STATUS_RESPONSE)
-    returned = subject_status(FakeTable(AnyAttribute(), [event()]), "table", "subject")
-    assert list(schema["properties"]) == schema["required"] == list(returned)
-    assert schema["additionalProperties"] is False
-    assert schema["properties"]["subject_id"]["maxLength"] == MAX_SUBJECT_ID
-    assert schema["properties"]["history"]["items"] == {"$ref": SCHEMA_ID}
+    many = schema["$defs"]["subjects"]
+    returned = several()
+    assert list(many["properties"]) == many["required"] == list(returned)
+    assert many["additionalProperties"] is False
+    assert many["properties"]["subjects"]["items"] == {"$ref": "#/$defs/subject"}
+    assert schema["oneOf"] == [{"$ref": "#/$defs/subject"}, {"$ref": "#/$defs/subjects"}]
+    assert [(s["provider"], s["product"]) for s in returned["subjects"]] == [
+        ("vonage", "messages"),
+        ("vonage", "sms"),
+    ]
 
 
 # --- what validates and what does not ----------------------------------------------------------
@@ -228,16 +259,21 @@ def test_a_status_answer_as_the_status_api_builds_it_is_valid() -> None:
 
 def test_a_status_answer_for_a_subject_with_only_informational_events_is_valid() -> None:
     e = event()
-    got = subject_status(FakeTable(None, [e]), "table", e["subject_id"])
+    got = subject_status(FakeTable((None, [e])), "table", Lookup(e["subject_id"]))
     assert got["status"] is None
     assert violations(STATUS_RESPONSE, got) == []
 
 
+def test_a_status_answer_for_several_subjects_is_valid() -> None:
+    assert violations(STATUS_RESPONSE, several()) == []
+
+
 def test_a_status_answer_served_from_an_unreadable_stored_event_is_still_valid() -> None:
     e = event()
-    table = FakeTable(status_item(e), [e])
-    table.items[0]["event"] = {"S": '{"data": ' * 100}  # stored before bodies were depth-bounded
-    got = subject_status(table, "table", e["subject_id"])
+    table = FakeTable((status_item(e), [e]))
+    (history_item, _) = table.items[storage.event_subject_pk(e)]
+    history_item["event"] = {"B": b"\x01" + b"\x00" * 8}  # damaged bytes
+    got = subject_status(table, "table", Lookup(e["subject_id"]))
     assert "unreadable" in got["history"][0]["data"]
     assert violations(STATUS_RESPONSE, got) == []
 
@@ -316,3 +352,33 @@ def test_a_malformed_queue_message_fails_validation(change: Any, where: str) -> 
 def test_a_malformed_status_answer_fails_validation(change: Any, where: str) -> None:
     found = violations(STATUS_RESPONSE, change(answer()))
     assert any(v.startswith(where) for v in found), found
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda a: {**a, "subjects": a["subjects"][:1]}, "$.subjects"),
+        (
+            lambda a: {**a, "subjects": [a["subjects"][0], _without(a["subjects"][1], "status")]},
+            "$.subjects[1]",
+        ),
+        (
+            lambda a: {**a, "subjects": [a["subjects"][0], {**a["subjects"][1], "provider": "twilio"}]},
+            "$.subjects[1]",
+        ),
+        (lambda a: {**a, "status": "delivered"}, "$"),
+        (lambda a: {**a["subjects"][0], "subjects": a["subjects"]}, "$"),
+        (lambda a: _without(a, "subject_id"), "$"),
+    ],
+    ids=[
+        "one-subject-as-several",
+        "a-subject-without-status",
+        "a-subject-provider-not-the-products",
+        "extra-key",
+        "one-and-several-at-once",
+        "subject_id-missing",
+    ],
+)
+def test_a_malformed_several_subjects_answer_fails_validation(change: Any, where: str) -> None:
+    found = violations(STATUS_RESPONSE, change(several()))
+    assert found and any(v.startswith(where) for v in found), found
