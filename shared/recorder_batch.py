@@ -68,7 +68,14 @@ class RecorderBatch(BatchProcessor):
                 extra={**extra, "credential_kind": str(credential).partition(":")[0]},
             )
             return
-        self.log.info("event recorded", extra={**extra, "result": outcome.result, "current": outcome.current})
+        self.log.info(
+            "event recorded",
+            extra={
+                "event_id": outcome.event_id,
+                "result": outcome.result,
+                "current": (outcome.current or {}).get("status"),
+            },
+        )
 
 
 def _credential(raw: Mapping[str, Any]) -> str | None:
