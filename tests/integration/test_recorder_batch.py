@@ -1,0 +1,120 @@
+"""The recorder's batch loop under moto: a failure in one record's publish or history write fails that
+record alone; a retry records it once; one delivery twice in one batch is published once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from shared import storage
+from shared.observability import logger
+from shared.recorder import Recorder
+from shared.recorder_batch import handle_batch
+from tests.integration.conftest import Harness
+
+
+def event(n: int, status: str = "delivered") -> dict[str, Any]:
+    return {
+        "event_id": f"evt_{n:032x}",
+        "provider": "vonage",
+        "product": "messages",
+        "type": "messages.status",
+        "subject_id": f"msg-{n}",
+        "status": status,
+        "occurred_at": "2026-01-01T00:00:00.000Z",
+        "received_at": "2026-01-01T00:00:01.000Z",
+    }
+
+
+def records(*events: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "Records": [
+            {"messageId": f"m{i}", "body": json.dumps(e), "attributes": {"ApproximateReceiveCount": "1"}}
+            for i, e in enumerate(events)
+        ]
+    }
+
+
+class Publisher:
+    def __init__(self, refuse: set[str] | None = None) -> None:
+        self.calls: list[list[str]] = []
+        self.refuse = refuse or set()
+
+    def __call__(self, events: Sequence[Mapping[str, Any]]) -> list[str]:
+        self.calls.append([e["event_id"] for e in events])
+        refused = [e["event_id"] for e in events if e["event_id"] in self.refuse]
+        self.refuse -= set(refused)  # refuses once
+        return refused
+
+
+def recorder(harness: Harness, publish: Publisher) -> Recorder:
+    return Recorder(harness.client("dynamodb"), harness.stack.refs["HistoryTable"], publish, retention_days=7)
+
+
+def test_a_batch_is_published_in_one_call_and_a_refused_entry_fails_only_its_record(harness: Harness):
+    publish = Publisher(refuse={event(2)["event_id"]})
+    rec = recorder(harness, publish)
+    got = handle_batch(records(event(1), event(2), event(3)), rec, logger)
+    assert got == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert len(publish.calls) == 1 and len(publish.calls[0]) == 3
+    assert harness.history("msg-2") == []  # not published, so not recorded: the retry will
+    retried = handle_batch(records(event(1), event(2), event(3)), rec, logger)
+    assert retried == {"batchItemFailures": []}
+    assert publish.calls[1] == [event(2)["event_id"]]  # the others are duplicates now
+    assert [len(harness.history(f"msg-{n}")) for n in (1, 2, 3)] == [1, 1, 1]
+
+
+def test_one_delivery_twice_in_one_batch_is_published_once(harness: Harness):
+    publish = Publisher()
+    got = handle_batch(records(event(1), event(1)), recorder(harness, publish), logger)
+    assert got == {"batchItemFailures": []}
+    assert publish.calls == [[event(1)["event_id"]]]
+    assert len(harness.history("msg-1")) == 1
+
+
+def test_a_failed_history_write_after_the_publish_fails_that_record_and_its_retry_records_it_once(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+):
+    publish = Publisher()
+    rec = recorder(harness, publish)
+    db = harness.client("dynamodb")
+    original = db.put_item
+
+    def put_item(**kwargs: Any) -> Any:
+        if kwargs["Item"]["sk"]["S"] == storage.HISTORY_PREFIX + event(2)["event_id"]:
+            monkeypatch.setattr(db, "put_item", original)  # fails once
+            raise db.exceptions.ProvisionedThroughputExceededException(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                "PutItem",
+            )
+        return original(**kwargs)
+
+    monkeypatch.setattr(db, "put_item", put_item)
+    got = handle_batch(records(event(1), event(2)), rec, logger)
+    assert got == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert handle_batch(records(event(2)), rec, logger) == {"batchItemFailures": []}
+    # published twice with one deduplication id: the FIFO queue delivers it once (5-minute window)
+    assert publish.calls == [[event(1)["event_id"], event(2)["event_id"]], [event(2)["event_id"]]]
+    assert len(harness.history("msg-2")) == 1
+    assert harness.status_item("msg-2")["status"]["S"] == "delivered"  # type: ignore[index]
+
+
+def test_a_queue_outage_fails_every_new_record_of_the_batch_and_none_is_recorded(harness: Harness):
+    def down(events: Sequence[Mapping[str, Any]]) -> list[str]:
+        raise ConnectionError("events queue unreachable")
+
+    rec = Recorder(harness.client("dynamodb"), harness.stack.refs["HistoryTable"], down, retention_days=7)
+    got = handle_batch(records(event(1), event(2)), rec, logger)
+    assert got == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m1"}]}
+    assert harness.history("msg-1") == harness.history("msg-2") == []
+
+
+def test_a_poison_message_fails_alone(harness: Harness):
+    batch = records(event(1))
+    batch["Records"].append({"messageId": "bad", "body": "{not json", "attributes": {}})
+    got = handle_batch(batch, recorder(harness, Publisher()), logger)
+    assert got == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+    assert len(harness.history("msg-1")) == 1
