@@ -178,11 +178,27 @@ def canned_answer(target: str, request: dict[str, Any], secret_string: str) -> t
             "MessageId": str(uuid.uuid4()),
             "MD5OfMessageBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
         }
-    if op == "TransactWriteItems":
+    if op == "SendMessageBatch":
+        entries = request.get("Entries") or []
+        return 200, {
+            "Successful": [
+                {
+                    "Id": e["Id"],
+                    "MessageId": str(uuid.uuid4()),
+                    "MD5OfMessageBody": hashlib.md5(
+                        str(e.get("MessageBody", "")).encode(), usedforsecurity=False
+                    ).hexdigest(),
+                    "SequenceNumber": "1",
+                }
+                for e in entries
+            ],
+            "Failed": [],
+        }
+    if op in ("TransactWriteItems", "PutItem"):
         return 200, {}
     if op == "UpdateItem":
         values = request.get("ExpressionAttributeValues") or {}
-        if ":status" not in values:  # the dedupe record's "published" mark
+        if ":status" not in values:
             return 200, {}
         return 200, {
             "Attributes": {

@@ -222,9 +222,12 @@ def _send_cpu(sqs: Any, queue_url: str) -> dict[str, Any]:
 
 
 def _recorder_cpu(real: dict[str, Any], sink: CountingSink) -> dict[str, Any]:
-    """The recorder's own CPU per event (boto3 short-circuited): 4 AWS calls' client side + logic."""
+    """The recorder's own CPU per event (boto3 short-circuited), through the real batch loop: per event
+    a GetItem, a PutItem binding (every record carries a signed credential, as every route but Number
+    Insight's does), an UpdateItem and a PutItem history; one SendMessageBatch per batch of 10."""
     from shared.observability import logger
-    from shared.recorder import Recorder, fifo_publisher, handle_batch
+    from shared.recorder import CREDENTIAL_ATTRIBUTE, Recorder, fifo_publisher
+    from shared.recorder_batch import handle_batch
 
     sqs_doc = json.loads((EVENTS / "sqs" / "batch-message-lifecycle.json").read_text())
     template = json.loads(sqs_doc["Records"][0]["body"])
@@ -240,6 +243,9 @@ def _recorder_cpu(real: dict[str, Any], sink: CountingSink) -> dict[str, Any]:
                 "messageId": f"m{i}",
                 "body": json.dumps({**template, "event_id": f"evt_{i:032x}"}),
                 "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {
+                    CREDENTIAL_ATTRIBUTE: {"stringValue": f"vonage-jwt:{i:040x}", "dataType": "String"}
+                },
             }
             for i in range(10)
         ]
