@@ -4,7 +4,6 @@ start, performance-notes.md) and Switchboard's request path is one SQS call."""
 from __future__ import annotations
 
 import re
-
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -14,7 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 SERVICE = "switchboard"
 # Keys the log group and the platform's REPORT line already carry. Dropped from every line: they
 # are about a third of each (bench/: CloudWatch Logs is billed per byte ingested).
-REDUNDANT_KEYS = frozenset({"function_arn", "function_memory_size", "function_name"})
+REDUNDANT_KEYS = frozenset({"function_arn", "function_memory_size", "function_name", "service"})
 
 
 class LeanFormatter(LambdaPowertoolsFormatter):

@@ -31,14 +31,13 @@ class RecorderBatch(BatchProcessor):
         results = super().process()
         waiting = [(r[1], r[2]) for r in results if r[0] == "success" and isinstance(r[1], Pending)]
         finished = self.recorder.finish([p for p, _ in waiting])
+        outcomes = [(r[2], r[1]) for r in results if r[0] == "success" and isinstance(r[1], Outcome)]
         for (_, raw), outcome in zip(waiting, finished, strict=True):
             if isinstance(outcome, Exception):
                 self._fail(raw, outcome)
             else:
-                self._report(raw, outcome)
-        for r in results:
-            if r[0] == "success" and isinstance(r[1], Outcome):
-                self._report(r[2], r[1])
+                outcomes.append((raw, outcome))
+        self._report(outcomes)
         return results
 
     def _fail(self, raw: Mapping[str, Any], exc: Exception) -> None:
@@ -59,23 +58,26 @@ class RecorderBatch(BatchProcessor):
         )
         return super().failure_handler(record, exception)
 
-    def _report(self, raw: Mapping[str, Any], outcome: Outcome) -> None:
-        extra = {"event_id": outcome.event_id, "message_id": raw.get("messageId", "")}
-        if outcome.result == "rejected_credential_reused":
-            credential = _credential(raw)
-            self.log.error(
-                "forged webhook dropped: its signed credential already vouched for another event",
-                extra={**extra, "credential_kind": str(credential).partition(":")[0]},
-            )
-            return
-        self.log.info(
-            "event recorded",
-            extra={
-                "event_id": outcome.event_id,
-                "result": outcome.result,
-                "current": (outcome.current or {}).get("status"),
-            },
-        )
+    def _report(self, outcomes: list[tuple[Mapping[str, Any], Outcome]]) -> None:
+        """A forgery is an error of its own; everything else is one line per batch (the ingress
+        already logged each event's id, type, subject and status: CloudWatch bills per byte)."""
+        counts: dict[str, int] = {}
+        duplicates: list[str] = []
+        for raw, outcome in outcomes:
+            counts[outcome.result] = counts.get(outcome.result, 0) + 1
+            if outcome.result == "duplicate":
+                duplicates.append(outcome.event_id)
+            if outcome.result == "rejected_credential_reused":
+                self.log.error(
+                    "forged webhook dropped: its signed credential already vouched for another event",
+                    extra={
+                        "event_id": outcome.event_id,
+                        "message_id": raw.get("messageId", ""),
+                        "credential_kind": str(_credential(raw)).partition(":")[0],
+                    },
+                )
+        if counts:
+            self.log.info("batch recorded", extra={**counts, "duplicates": duplicates or None})
 
 
 def _credential(raw: Mapping[str, Any]) -> str | None:

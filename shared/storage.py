@@ -12,7 +12,7 @@ history (1/event)  ``S#<provider>#<product>#<subject>``,  ``v``, ``event`` (the 
                                                           ``type``, ``gpk``/``gsk`` (index keys), TTL
 status (1/subj.)   same ``pk``, ``STATUS``               ``v``, ``status``, ``rank``, ``terminal``,
                                                           ``occurred_at``, ``updated_at``, ``event_id``,
-                                                          ``type``, TTL
+                                                          TTL
 binding            ``C#<kind>:<hash>``, ``C``            ``event_id``, ``subject`` (a subject ``pk``), TTL
 =================  ====================================  ===================================================
 
@@ -252,7 +252,6 @@ def update_status(table: str, event: Mapping[str, Any], rank: int, terminal: boo
         ":occurred_at": s(event["occurred_at"]),
         ":updated_at": s(event["received_at"]),
         ":event_id": s(event["event_id"]),
-        ":type": s(event["type"]),
         ":v": n(LAYOUT_VERSION),
         ":ttl": n(expires_at),
     }
@@ -261,7 +260,7 @@ def update_status(table: str, event: Mapping[str, Any], rank: int, terminal: boo
         "Key": status_key(event_subject_pk(event)),
         "UpdateExpression": (
             "SET #status = :status, #rank = :rank, #terminal = :terminal, #occurred_at = :occurred_at, "
-            "updated_at = :updated_at, event_id = :event_id, #type = :type, v = :v, #ttl = :ttl"
+            "updated_at = :updated_at, event_id = :event_id, v = :v, #ttl = :ttl"
         ),
         "ConditionExpression": STATUS_CONDITION,
         "ExpressionAttributeNames": {
@@ -269,7 +268,6 @@ def update_status(table: str, event: Mapping[str, Any], rank: int, terminal: boo
             "#rank": "rank",
             "#terminal": "terminal",
             "#occurred_at": "occurred_at",
-            "#type": "type",
             "#ttl": TTL_ATTRIBUTE,
         },
         "ExpressionAttributeValues": values,

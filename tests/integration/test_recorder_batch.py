@@ -4,6 +4,7 @@ record alone; a retry records it once; one delivery twice in one batch is publis
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -118,3 +119,25 @@ def test_a_poison_message_fails_alone(harness: Harness):
     got = handle_batch(batch, recorder(harness, Publisher()), logger)
     assert got == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
     assert len(harness.history("msg-1")) == 1
+
+
+def test_a_batch_logs_one_line_not_one_per_event(harness: Harness, caplog: pytest.LogCaptureFixture):
+    rec = recorder(harness, Publisher())
+    handle_batch(records(event(1)), rec, logger)
+    caplog.clear()
+    handle_batch(records(event(1), event(2), event(3), event(4)), rec, logger)
+    lines = [r for r in caplog.records if r.name == logger.name]
+    assert [r.getMessage() for r in lines] == ["batch recorded"]
+    assert (getattr(lines[0], "new", None), getattr(lines[0], "duplicate", None)) == (3, 1)
+    assert getattr(lines[0], "duplicates", None) == [event(1)["event_id"]]
+
+
+def test_log_lines_leave_out_what_the_log_group_already_says():
+    record = logging.LogRecord("switchboard", logging.INFO, __file__, 1, "probe", None, None)
+    logger.append_keys(function_arn="arn:aws:lambda:us-east-1:1:function:f", function_name="f")
+    try:
+        line = json.loads(logger.registered_formatter.format(record))
+    finally:
+        logger.remove_keys(["function_arn", "function_name"])
+    assert line["message"] == "probe" and line["level"] == "INFO"
+    assert not {"function_arn", "function_name", "function_memory_size", "service"} & set(line)
