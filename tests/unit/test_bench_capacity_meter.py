@@ -16,6 +16,7 @@ from bench import cost
 from bench.capacity_meter import CapacityMeter, SendCounter, item_size
 from bench.handler_cpu import CountingSink
 from bench.recorder_moto import Rig, classify, event_of
+from tests.integration.conftest import fake_aws_env
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -24,16 +25,7 @@ TABLE = "meter-test"
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    fake_aws_env(monkeypatch)
     with mock_aws():
         yield
 
