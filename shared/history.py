@@ -41,6 +41,10 @@ from shared.observability import logger
 MAX_SUBJECT_ID = 256
 MAX_HISTORY_ITEMS = 1000  # events served per subject: the latest ones
 MAX_READ_ITEMS = 10_000  # history items read per subject, at most (the sort key is not time order)
+MAX_READ_BYTES = 16 * 1024 * 1024  # … and stored bytes (deflated events): a 256 MB function's memory
+# Lambda answers at most 6 MB: the answer keeps the newest events that fit in this, the rest of the
+# budget being the envelope.
+MAX_RESPONSE_BYTES = 5 * 1024 * 1024
 PROVIDERS = tuple(dict.fromkeys(PRODUCT_PROVIDER.values()))
 
 Item = Mapping[str, Any]
@@ -70,9 +74,24 @@ def subject_status(dynamodb: Any, table: str, lookup: Lookup) -> dict[str, Any]:
     bodies = sorted((b for b in found if b is not None), key=lambda b: (b["provider"], b["product"]))
     if not bodies:
         raise NotFound("no events for this subject", subject_id=lookup.subject_id)
+    for body in bodies:
+        fit_history(body, MAX_RESPONSE_BYTES // len(bodies))
     if len(bodies) == 1:
         return bodies[0]
     return {"subject_id": lookup.subject_id, "subjects": bodies}
+
+
+def fit_history(body: dict[str, Any], budget: int) -> None:
+    """Keep the newest events whose JSON fits in ``budget`` bytes; ``truncated`` when any was left."""
+    size, keep = 0, 0
+    for event in reversed(body["history"]):
+        size += len(json.dumps(event, separators=(",", ":"))) + 1
+        if size > budget:
+            break
+        keep += 1
+    if keep < len(body["history"]):
+        body["history"] = body["history"][len(body["history"]) - keep :]
+        body["truncated"] = True
 
 
 def subject_keys(lookup: Lookup) -> list[str]:
@@ -132,6 +151,7 @@ def read_partition(dynamodb: Any, table: str, pk: str) -> tuple[Item | None, lis
     kwargs = dict(storage.query_subject(table, pk))
     status_item: Item | None = None
     history: list[Item] = []
+    stored = 0
     while True:
         # one item past the cap: the status item, or a history item that shows there are more
         kwargs["Limit"] = MAX_READ_ITEMS + 1 - len(history)
@@ -142,7 +162,8 @@ def read_partition(dynamodb: Any, table: str, pk: str) -> tuple[Item | None, lis
                 status_item = item
             elif sk.startswith(storage.HISTORY_PREFIX):
                 history.append(item)
-        if len(history) > MAX_READ_ITEMS:
+                stored += len(item.get("event", {}).get("B", b""))
+        if len(history) > MAX_READ_ITEMS or stored > MAX_READ_BYTES:
             return status_item, history[:MAX_READ_ITEMS], False
         last = page.get("LastEvaluatedKey")
         if not last:
@@ -295,9 +316,13 @@ def handle_status(
 def as_http_api_event(event: Mapping[str, Any]) -> Mapping[str, Any]:
     """API Gateway's event as it is. A hand-made one with only ``pathParameters`` (tests, the
     build's smoke probe) gets the fields the resolver routes on, as API Gateway would set them."""
-    if "rawPath" in event and "requestContext" in event:
-        return event
     subject_id = str((event.get("pathParameters") or {}).get("subject_id") or "")
+    if "rawPath" in event and "requestContext" in event:
+        # API Gateway may pass rawPath decoded: an id with "#", '"', "\\" or "`" would then not
+        # match the route. Route on the path parameter, re-encoded.
+        if subject_id and str(event["rawPath"]).startswith("/status/"):
+            return {**event, "rawPath": "/status/" + quote(subject_id, safe="", errors="replace")}
+        return event
     return {
         "version": "2.0",
         "rawPath": "/status/" + quote(subject_id, safe="", errors="replace"),

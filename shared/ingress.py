@@ -163,7 +163,11 @@ def _vonage_sms(
         skew=settings.clock_skew_s,
     )
     data = {k: v for k, v in params.items() if k != "sig"}
-    return identity.api_key, data, credential_id("vonage-sms", identity.api_key, params["sig"].lower())
+    return (
+        identity.api_key,
+        data,
+        credential_id("vonage-sms", identity.api_key, params["sig"].strip().lower()),
+    )
 
 
 def _twilio(

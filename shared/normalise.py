@@ -517,8 +517,20 @@ def normalise(
         "data": payload,
     }
     if repaired:
-        event["repaired_fields"] = repaired
+        event["repaired_fields"] = _bounded(repaired)
     return event
+
+
+# Each pointer repeats its parents' keys: unbounded, a 10 KB body of repaired strings made a 700 KB
+# event. Past these bounds the one pointer "/data" says "somewhere in the payload".
+MAX_REPAIRED_FIELDS: Final = 32
+MAX_REPAIRED_BYTES: Final = 4096
+
+
+def _bounded(repaired: list[str]) -> list[str]:
+    if len(repaired) > MAX_REPAIRED_FIELDS or sum(len(p) for p in repaired) > MAX_REPAIRED_BYTES:
+        return ["/data"]
+    return repaired
 
 
 def _is_valid_text(data: Mapping[str, Any]) -> bool:

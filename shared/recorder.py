@@ -31,6 +31,8 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from shared import storage
 from shared.config import require_env
 from shared.errors import BadRequest, ConfigError
@@ -127,23 +129,28 @@ class Recorder:
         """Steps 4-5 for a batch: one publish call, then each published event's history item."""
         if not pending:
             return []
-        unique = {p.event["event_id"]: p for p in pending}  # one delivery twice in one batch
+        # One delivery twice in one batch: the first copy is published AND stored (never one copy
+        # published and another stored); the others are duplicates of it.
+        unique: dict[str, Pending] = {}
+        for p in pending:
+            unique.setdefault(p.event["event_id"], p)
         try:
             failed = set(self.publish([{**p.event, "current": p.current} for p in unique.values()]))
         except Exception as exc:  # the queue is unavailable: every event of the batch is retried
             return [exc for _ in pending]
-        results: list[Outcome | Exception] = []
-        for p in pending:
-            if p.event["event_id"] in failed:
-                results.append(PublishFailed(p.event["event_id"]))
-                continue
-            try:
-                self._put_history(p)
-            except Exception as exc:  # this record is retried; the others stand
-                results.append(exc)
-                continue
-            results.append(Outcome(p.event["event_id"], "new", p.current))
-        return results
+        return [self._store(p, unique[p.event["event_id"]], failed) for p in pending]
+
+    def _store(self, p: Pending, first: Pending, failed: set[str]) -> Outcome | Exception:
+        """Step 5 for one record of the batch; an exception fails (and retries) this record only."""
+        if p.event["event_id"] in failed:
+            return PublishFailed(p.event["event_id"])
+        if p is not first:
+            return Outcome(p.event["event_id"], "duplicate", None)
+        try:
+            self._put_history(p)
+        except Exception as exc:
+            return exc
+        return Outcome(p.event["event_id"], "new", p.current)
 
     def credential_ttl(self, credential: str) -> int:
         """Seconds a credential's binding lives (see CREDENTIAL_TTL_S)."""
@@ -179,13 +186,20 @@ class Recorder:
 
 
 def fifo_publisher(sqs: Any, queue_url: str) -> Publisher:
-    """SendMessageBatch in chunks of 10 entries and at most 256 KiB; returns the failed event ids."""
+    """SendMessageBatch in chunks of 10 entries and at most 256 KiB; returns the failed event ids.
+    A chunk the queue refuses fails its own events only, and an event too large for the queue
+    fails alone, before any call: the rest of the batch is published."""
 
     def publish(events: Sequence[Mapping[str, Any]]) -> list[str]:
-        failed: list[str] = []
-        for chunk in _chunks([_entry(i, e) for i, e in enumerate(events)]):
-            got = sqs.send_message_batch(QueueUrl=queue_url, Entries=chunk)
+        entries = [_entry(i, e) for i, e in enumerate(events)]
+        failed = [e["MessageDeduplicationId"] for e in entries if _body_bytes(e) > MAX_BATCH_BYTES]
+        for chunk in _chunks([e for e in entries if _body_bytes(e) <= MAX_BATCH_BYTES]):
             ids = {entry["Id"]: entry["MessageDeduplicationId"] for entry in chunk}
+            try:
+                got = sqs.send_message_batch(QueueUrl=queue_url, Entries=chunk)
+            except ClientError:
+                failed.extend(ids.values())
+                continue
             failed.extend(ids[f["Id"]] for f in got.get("Failed") or [])
         return failed
 
@@ -199,16 +213,20 @@ def _entry(index: int, event: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "Id": str(index),
         "MessageBody": json.dumps(event, separators=(",", ":"), ensure_ascii=False),
-        "MessageGroupId": group_id(event["subject_id"]),
+        "MessageGroupId": group_id(event["provider"], event["product"], event["subject_id"]),
         "MessageDeduplicationId": event["event_id"],
     }
+
+
+def _body_bytes(entry: Mapping[str, Any]) -> int:
+    return len(entry["MessageBody"].encode("utf-8"))
 
 
 def _chunks(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     chunks: list[list[dict[str, Any]]] = []
     size = 0
     for entry in entries:
-        length = len(entry["MessageBody"].encode("utf-8"))
+        length = _body_bytes(entry)
         if not chunks or len(chunks[-1]) == 10 or size + length > MAX_BATCH_BYTES:
             chunks.append([])
             size = 0
@@ -217,11 +235,14 @@ def _chunks(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return chunks
 
 
-def group_id(subject_id: str) -> str:
-    """FIFO group ids are at most 128 printable ASCII characters; longer or odd ids are hashed."""
-    if len(subject_id) <= 128 and all("!" <= c <= "~" for c in subject_id):  # SQS: no spaces
-        return subject_id
-    return "sha256:" + hashlib.sha256(subject_id.encode("utf-8")).hexdigest()
+def group_id(provider: str, product: str, subject_id: str) -> str:
+    """The subject's FIFO message group, ``<provider>:<product>:<subject_id>``: one subject's events
+    in order, and another product's events with the same id never held behind them. Group ids are
+    at most 128 printable ASCII characters; a longer or odd one is hashed."""
+    group = f"{provider}:{product}:{subject_id}"
+    if len(group) <= 128 and all("!" <= c <= "~" for c in group):  # SQS: no spaces
+        return group
+    return "sha256:" + hashlib.sha256(group.encode("utf-8")).hexdigest()
 
 
 @cache

@@ -191,13 +191,21 @@ def position(product: str, event_type: str, status: str) -> Position | None:
     return lifecycle.unknown
 
 
-def _not_earlier(new_occurred_at: str, current_occurred_at: str | None) -> bool:
-    if current_occurred_at is None:
+def _not_earlier(
+    new_at: str, current_at: str | None, new_received: str | None, current_received: str | None
+) -> bool:
+    """The new event did not occur earlier; at the same instant, it was not received earlier (a
+    retried older event does not win a tie back)."""
+    if current_at is None:
         return True
-    new, current = parse_timestamp(new_occurred_at), parse_timestamp(current_occurred_at)
-    if new is None or current is None:
-        return new_occurred_at >= current_occurred_at
-    return new >= current
+    new, current = parse_timestamp(new_at), parse_timestamp(current_at)
+    if new is not None and current is not None:
+        later, same = new > current, new == current
+    else:
+        later, same = new_at > current_at, new_at == current_at
+    if not same:
+        return later
+    return new_received is None or current_received is None or new_received >= current_received
 
 
 def supersedes(
@@ -205,14 +213,16 @@ def supersedes(
     new_occurred_at: str,
     current: Position | None,
     current_occurred_at: str | None,
+    *,
+    new_received_at: str | None = None,
+    current_received_at: str | None = None,
 ) -> bool:
     """Whether an event at ``new`` becomes the subject's current status, replacing ``current``.
 
     Informational new (None): never. No current (None): always. A higher rank wins unless the current
     is terminal and the new is not; at equal rank a non-terminal current gives way to an event that did
-    not occur earlier. This is the recorder's DynamoDB condition: ``attribute_not_exists(pk) OR
-    (rank < :rank AND (terminal = false OR :terminal = true)) OR (rank = :rank AND terminal = false AND
-    occurred_at <= :occurred_at)``.
+    not occur earlier (occurred at the same instant: that was not received earlier, when both receive
+    times are given). This is the recorder's DynamoDB condition, ``shared.storage.status_condition``.
     """
     if new is None:
         return False
@@ -221,5 +231,5 @@ def supersedes(
     if new.rank > current.rank:
         return not current.terminal or new.terminal
     if new.rank == current.rank and not current.terminal:
-        return _not_earlier(new_occurred_at, current_occurred_at)
+        return _not_earlier(new_occurred_at, current_occurred_at, new_received_at, current_received_at)
     return False

@@ -45,9 +45,9 @@ HISTORY_PREFIX: Final = "E#"
 SUBJECT_PREFIX: Final = "S#"
 CREDENTIAL_PREFIX: Final = "C#"
 CREDENTIAL_SK: Final = "C"
-# The largest event JSON a history item may inflate to (the ingress caps bodies at 64 KiB; an event
-# is its body plus a few hundred bytes, \\u escapes at most x6): a damaged item cannot inflate a GB.
-MAX_EVENT_BYTES: Final = 512 * 1024
+# The largest event JSON a history item may inflate to: an event had to fit in an SQS message
+# (1 MiB at most) to get here; the bound keeps a damaged item from inflating to gigabytes.
+MAX_EVENT_BYTES: Final = 2 * 1024 * 1024
 
 Item = dict[str, Any]
 
@@ -174,7 +174,7 @@ def decode_event_text(blob: bytes) -> str:
     inflate = zlib.decompressobj(-15, _DICTIONARY)
     try:
         text = inflate.decompress(blob[1:], MAX_EVENT_BYTES)
-        if inflate.unconsumed_tail or not inflate.eof:
+        if inflate.unconsumed_tail or inflate.unused_data or not inflate.eof:
             raise UnreadableItem("truncated or too large")
         return text.decode("utf-8")
     except (zlib.error, UnicodeDecodeError) as exc:
@@ -221,6 +221,7 @@ def put_binding(table: str, credential: str, event: Mapping[str, Any], expires_a
         "TableName": table,
         "Item": {
             **credential_key(credential),
+            "v": n(LAYOUT_VERSION),
             "event_id": s(event["event_id"]),
             "subject": s(pk),
             TTL_ATTRIBUTE: n(expires_at),
@@ -232,13 +233,21 @@ def put_binding(table: str, credential: str, event: Mapping[str, Any], expires_a
 
 # The projection rule of shared.status_rank.supersedes, as a DynamoDB condition: a higher rank wins
 # (over a terminal status only when itself terminal); at equal rank the event that did not occur
-# earlier wins unless the current status is terminal. Stored occurred_at values are all
-# normalise.format_timestamp output, so string order is time order.
-STATUS_CONDITION: Final = (
-    "attribute_not_exists(pk)"
-    " OR (#rank < :rank AND (#terminal = :false OR :terminal = :true))"
-    " OR (#rank = :rank AND #terminal = :false AND #occurred_at <= :occurred_at)"
+# earlier wins unless the current status is terminal (at the same instant: the one not received
+# earlier, so a retried older event cannot win a tie back). Stored occurred_at and updated_at (the
+# event's received_at) values are all normalise.format_timestamp output: string order is time order.
+_LOWER_RANK: Final = "(#rank < :rank AND #terminal = :false)"  # a non-terminal gives way to more
+_LOWER_RANK_ANY: Final = "#rank < :rank"  # a terminal new status: any lower-ranked current one
+_STATUS_CONDITION: Final = (
+    "attribute_not_exists(pk) OR {lower}"
+    " OR (#rank = :rank AND #terminal = :false AND (#occurred_at < :occurred_at"
+    " OR (#occurred_at = :occurred_at AND updated_at <= :updated_at)))"
 )
+
+
+def status_condition(terminal: bool) -> str:
+    """The update's condition for a new status that is (or is not) terminal."""
+    return _STATUS_CONDITION.format(lower=_LOWER_RANK_ANY if terminal else _LOWER_RANK)
 
 
 def update_status(table: str, event: Mapping[str, Any], rank: int, terminal: bool, expires_at: int) -> Item:
@@ -247,7 +256,6 @@ def update_status(table: str, event: Mapping[str, Any], rank: int, terminal: boo
         ":status": s(event["status"]),
         ":rank": n(rank),
         ":terminal": {"BOOL": terminal},
-        ":true": {"BOOL": True},
         ":false": {"BOOL": False},
         ":occurred_at": s(event["occurred_at"]),
         ":updated_at": s(event["received_at"]),
@@ -262,7 +270,7 @@ def update_status(table: str, event: Mapping[str, Any], rank: int, terminal: boo
             "SET #status = :status, #rank = :rank, #terminal = :terminal, #occurred_at = :occurred_at, "
             "updated_at = :updated_at, event_id = :event_id, v = :v, #ttl = :ttl"
         ),
-        "ConditionExpression": STATUS_CONDITION,
+        "ConditionExpression": status_condition(terminal),
         "ExpressionAttributeNames": {
             "#status": "status",
             "#rank": "rank",

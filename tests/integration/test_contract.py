@@ -100,7 +100,8 @@ def test_the_real_data_exercises_every_branch_of_current(harness: Harness) -> No
 def test_every_message_is_grouped_by_subject_and_deduplicated_by_event_id(harness: Harness) -> None:
     for message in _everything_published(harness):
         body = json.loads(message["body"])
-        assert message["attributes"]["MessageGroupId"] == group_id(body["subject_id"])
+        group = group_id(body["provider"], body["product"], body["subject_id"])
+        assert message["attributes"]["MessageGroupId"] == group
         assert message["attributes"]["MessageDeduplicationId"] == body["event_id"]
 
 

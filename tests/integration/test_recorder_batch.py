@@ -9,10 +9,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from shared import storage
 from shared.observability import logger
-from shared.recorder import Recorder
+from shared.recorder import MAX_BATCH_BYTES, Recorder, fifo_publisher
 from shared.recorder_batch import handle_batch
 from tests.integration.conftest import Harness
 
@@ -141,3 +142,56 @@ def test_log_lines_leave_out_what_the_log_group_already_says():
         logger.remove_keys(["function_arn", "function_name"])
     assert line["message"] == "probe" and line["level"] == "INFO"
     assert not {"function_arn", "function_name", "function_memory_size", "service"} & set(line)
+
+
+def test_two_copies_of_one_event_in_a_batch_publish_and_store_the_same_first_copy(harness: Harness):
+    # SMS `text=PAY_100` and `text=PAY=100` carry one signature and one event id: never publish
+    # one copy and store the other.
+    first, second = event(1), event(1)
+    first["data"], second["data"] = {"text": "PAY_100"}, {"text": "PAY=100"}
+    publish = Publisher()
+    rec = recorder(harness, publish)
+    published: list[Mapping[str, Any]] = []
+
+    def spy(events: Sequence[Mapping[str, Any]]) -> list[str]:
+        published.extend(events)
+        return publish(events)
+
+    rec.publish = spy
+    assert handle_batch(records(first, second), rec, logger) == {"batchItemFailures": []}
+    assert [p["data"] for p in published] == [{"text": "PAY_100"}]
+    assert [e["data"] for e in harness.events("msg-1")] == [{"text": "PAY_100"}]
+
+
+class ChunkySqs:
+    """Refuses the call whose first entry is ``refuse``; records what each call carried."""
+
+    def __init__(self, refuse: str | None = None) -> None:
+        self.calls: list[list[str]] = []
+        self.refuse = refuse
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        ids = [e["MessageDeduplicationId"] for e in Entries]
+        self.calls.append(ids)
+        if ids[0] == self.refuse:
+            raise ClientError(
+                {"Error": {"Code": "AWS.SimpleQueueService.BatchRequestTooLong"}}, "SendMessageBatch"
+            )
+        return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
+
+
+def test_a_chunk_the_queue_refuses_fails_its_own_events_and_the_rest_are_published():
+    events = [event(n) for n in range(25)]
+    sqs = ChunkySqs(refuse=events[10]["event_id"])
+    failed = fifo_publisher(sqs, "events.fifo")([{**e, "current": None} for e in events])
+    assert [len(c) for c in sqs.calls] == [10, 10, 5]
+    assert failed == [e["event_id"] for e in events[10:20]]
+
+
+def test_an_event_too_large_for_the_queue_fails_alone_before_any_call():
+    events = [event(n) for n in range(3)]
+    events[1]["data"] = {"text": "x" * MAX_BATCH_BYTES}
+    sqs = ChunkySqs()
+    failed = fifo_publisher(sqs, "events.fifo")([{**e, "current": None} for e in events])
+    assert failed == [events[1]["event_id"]]
+    assert sqs.calls == [[events[0]["event_id"], events[2]["event_id"]]]

@@ -412,3 +412,44 @@ def test_the_history_command_prints_the_merged_rows_and_says_when_there_are_more
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     # --until 2026-11-23 is the whole day: the 30 events from 09:00 to 23:30
     assert [r["event_id"] for r in rows] == [e["event_id"] for e in day[:30] if e["status"] == "delivered"]
+
+
+# --- review findings (issue 10): ids API Gateway may pass decoded, answers bounded in bytes ---------
+
+
+@pytest.mark.parametrize("subject_id", ["a#b", 'quote"d', "back\\slash", "tick`"])
+def test_an_id_with_a_character_the_route_pattern_lacks_is_found_even_when_the_path_comes_decoded(
+    harness: Harness, subject_id: str
+) -> None:
+    event = an_event("messages/status-delivered", subject_id, 1)
+    record(harness, event, current=event)
+    request = http_event(
+        "GET",
+        "/status/" + quote(subject_id, safe=""),
+        "",
+        {},
+        b"",
+        host=SAMPLE_HOST,
+        route_key="GET /status/{subject_id}",
+        path_parameters={"subject_id": subject_id},
+        epoch_ms=SIGNED_AT * 1000,
+    )
+    request["rawPath"] = "/status/" + subject_id  # as API Gateway has been reported to pass it
+    response = harness.invoke("StatusFunction", request)
+    assert response["statusCode"] == 200, response["body"]
+    assert json.loads(response["body"])["subject_id"] == subject_id
+
+
+def test_an_answer_keeps_the_newest_events_that_fit_in_the_byte_budget(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = [an_event("messages/status-delivered", "big-1", n, minutes=n) for n in range(12)]
+    for e in events:
+        e["data"] = {**e["data"], "padding": "x" * 2000}
+    record(harness, *events, current=events[-1])
+    monkeypatch.setattr(history, "MAX_RESPONSE_BYTES", 5 * 2300)
+    status, body = ask(harness, "big-1")
+    assert status == 200 and body["truncated"] is True
+    kept = [e["event_id"] for e in body["history"]]
+    assert 0 < len(kept) < 12 and kept == [e["event_id"] for e in events[-len(kept) :]]
+    assert len(json.dumps(body["history"])) <= 5 * 2300

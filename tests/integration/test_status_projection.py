@@ -49,7 +49,9 @@ def histories(draw: Any) -> tuple[str, list[tuple[str, int]]]:
     kinds = st.sampled_from(KINDS.get(product, ["x"]))
     steps = draw(
         st.lists(
-            st.tuples(st.sampled_from(STATUSES[product]), st.integers(0, 2), kinds), min_size=1, max_size=8
+            st.tuples(st.sampled_from(STATUSES[product]), st.integers(0, 2), kinds, st.integers(0, 2)),
+            min_size=1,
+            max_size=8,
         )
     )
     return product, steps
@@ -71,8 +73,8 @@ def test_stored_status_equals_the_fold_of_supersedes(monkeypatch_env: None, hist
         rec = Recorder(db, stack.refs["HistoryTable"], publish, retention_days=7)
         provider = "twilio" if product == "verify_push" else "vonage"
         expected: tuple[str, str, str] | None = None
-        current: tuple[Any, str] | None = None
-        for i, (status, minute, kind) in enumerate(steps):
+        current: tuple[Any, str, str] | None = None
+        for i, (status, minute, kind, second) in enumerate(steps):
             occurred = format_timestamp(T0 + timedelta(minutes=minute))
             event = {
                 "event_id": f"evt_{i:032x}",
@@ -82,12 +84,17 @@ def test_stored_status_equals_the_fold_of_supersedes(monkeypatch_env: None, hist
                 "subject_id": "subject-1",
                 "status": status,
                 "occurred_at": occurred,
-                "received_at": format_timestamp(T0 + timedelta(seconds=i)),
+                # not in arrival order: a retried older event arrives after a newer one
+                "received_at": format_timestamp(T0 + timedelta(seconds=second)),
             }
             rec.record(event)
             new = position(product, event["type"], status)
-            if supersedes(new, occurred, *(current or (None, None))):
-                expected, current = (status, occurred, event["event_id"]), (new, occurred)
+            held, held_at, held_rx = current or (None, None, None)
+            received = event["received_at"]
+            if supersedes(
+                new, occurred, held, held_at, new_received_at=received, current_received_at=held_rx
+            ):
+                expected, current = (status, occurred, event["event_id"]), (new, occurred, received)
         item = db.get_item(
             TableName=stack.refs["HistoryTable"],
             Key=storage.status_key(storage.subject_pk(provider, product, "subject-1")),

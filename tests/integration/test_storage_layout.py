@@ -125,8 +125,9 @@ def test_every_item_carries_the_layout_version_and_events_spread_over_the_index_
     for i in range(40):
         deliver(harness, "/vonage/messages/status", {**base, "message_uuid": f"msg-{i:04d}"}, f"n{i}")
     items = harness.all_items()
+    assert {i["pk"]["S"][:2] for i in items} == {storage.SUBJECT_PREFIX, storage.CREDENTIAL_PREFIX}
+    assert all(i["v"]["N"] == str(storage.LAYOUT_VERSION) for i in items)  # bindings too
     subjects = [i for i in items if i["pk"]["S"].startswith(storage.SUBJECT_PREFIX)]
-    assert subjects and all(i["v"]["N"] == str(storage.LAYOUT_VERSION) for i in subjects)
     shards = {i["gpk"]["S"] for i in subjects if "gpk" in i}
     assert len(shards) >= 8  # 40 events over 16 shards: one partition key would be a hot key
     assert shards <= set(storage.index_partitions("vonage", "messages"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import zlib
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
@@ -115,6 +115,25 @@ def test_a_captured_sms_receipt_replayed_on_the_inbound_route_is_dropped_by_the_
     replayed = SignedRequest("GET", receipt.url.replace("/sms/receipt", "/sms/inbound"))
     assert harness.invoke("VonageFunction", to_event(receipt, at=SIGNED_AT))["statusCode"] == 200
     assert harness.invoke("VonageFunction", to_event(replayed, at=SIGNED_AT))["statusCode"] == 200
+    assert [e["type"] for e in recorded(harness)] == ["sms.receipt"]
+    assert forged_logged(caplog)
+
+
+@pytest.mark.parametrize("respell", [str.upper, lambda sig: sig + "%20", lambda sig: "+" + sig + "+"])
+def test_a_captured_sms_sig_respelled_is_still_the_same_credential(
+    harness: Harness, caplog: pytest.LogCaptureFixture, respell: Any
+) -> None:
+    # The verifier compares the sig stripped and case-folded: the binding must use that same form,
+    # or "sig " would verify as a credential never seen before.
+    payload = sample("sms/receipt-delivered").payload
+    receipt = sign(ROUTES["/vonage/sms/receipt"], payload, SECRETS, BASE, now=SIGNED_AT, method="GET")
+    query = dict(parse_qsl(receipt.url.partition("?")[2]))
+    url = receipt.url.replace("/sms/receipt", "/sms/inbound").replace(
+        "sig=" + query["sig"], "sig=" + respell(query["sig"])
+    )
+    assert harness.invoke("VonageFunction", to_event(receipt, at=SIGNED_AT))["statusCode"] == 200
+    replayed = harness.invoke("VonageFunction", to_event(SignedRequest("GET", url), at=SIGNED_AT))
+    assert replayed["statusCode"] == 200  # it verifies: the ingress cannot tell
     assert [e["type"] for e in recorded(harness)] == ["sms.receipt"]
     assert forged_logged(caplog)
 

@@ -52,15 +52,20 @@ def test_a_subject_or_status_too_long_to_be_a_key_is_refused(field: str) -> None
     assert caught.value.status == 400
 
 
-@pytest.mark.parametrize("subject", ["has space", "tab\there", "ünïcode", "x" * 129])
+@pytest.mark.parametrize("subject", ["has space", "tab\there", "ünïcode", "x" * 113])
 def test_fifo_group_ids_are_hashed_when_sqs_would_refuse_them(subject: str) -> None:
-    group = group_id(subject)
+    group = group_id("vonage", "messages", subject)
     assert group.startswith("sha256:") and len(group) <= 128
     assert all("!" <= c <= "~" for c in group)
 
 
-def test_plain_subject_ids_are_their_own_group() -> None:
-    assert group_id("c11236f4-00bf-4b89-84ba-88b25df97315") == "c11236f4-00bf-4b89-84ba-88b25df97315"
+def test_a_plain_subject_is_its_own_group_and_each_product_has_its_own() -> None:
+    uuid = "c11236f4-00bf-4b89-84ba-88b25df97315"
+    assert group_id("vonage", "verify", uuid) == f"vonage:verify:{uuid}"
+    groups = {
+        group_id(provider, product, uuid) for provider, product in [("vonage", "verify"), ("vonage", "sms")]
+    }
+    assert len(groups) == 2
 
 
 @pytest.mark.parametrize(

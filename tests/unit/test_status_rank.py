@@ -442,19 +442,26 @@ def test_the_current_rank_never_decreases(case: tuple[str, list[Event]]) -> None
 POSITIONS = st.none() | st.builds(Position, st.integers(0, 110), st.booleans())
 
 
-@given(POSITIONS, TIMES, POSITIONS, TIMES)
+# few distinct instants: ties of occurred_at and of received_at are the cases that matter here
+TIES = st.sampled_from(["2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.001Z", "2026-01-01T00:00:01.000Z"])
+
+
+@given(POSITIONS, TIES, TIES, POSITIONS, TIES, TIES)
 def test_supersedes_is_the_recorders_dynamodb_condition(
-    new: Position | None, new_at: str, current: Position | None, current_at: str
+    new: Position | None, new_at: str, new_rx: str, current: Position | None, current_at: str, current_rx: str
 ) -> None:
-    """attribute_not_exists(pk) OR (rank < :rank AND (terminal = false OR :terminal = true))
-    OR (rank = :rank AND terminal = false AND occurred_at <= :occurred_at), strings compared as strings
-    (every stored occurred_at comes from format_timestamp). A new None is never written."""
+    """shared.storage.status_condition: attribute_not_exists(pk) OR (rank < :rank AND (terminal =
+    false OR the new one is terminal)) OR (rank = :rank AND terminal = false AND (occurred_at <
+    :occurred_at OR (occurred_at = :occurred_at AND updated_at <= :received_at))), strings compared
+    as strings (every stored time comes from format_timestamp). A new None is never written."""
     if new is None:
         expected = False
     elif current is None:
         expected = True
     else:
+        not_earlier = current_at < new_at or (current_at == new_at and current_rx <= new_rx)
         expected = (current.rank < new.rank and (not current.terminal or new.terminal)) or (
-            current.rank == new.rank and not current.terminal and current_at <= new_at
+            current.rank == new.rank and not current.terminal and not_earlier
         )
-    assert supersedes(new, new_at, current, current_at) is expected
+    got = supersedes(new, new_at, current, current_at, new_received_at=new_rx, current_received_at=current_rx)
+    assert got is expected

@@ -242,3 +242,16 @@ def test_an_undocumented_verify_push_field_is_accepted_and_logged_once_per_proce
     logged = [r for r in caplog.records if r.getMessage() == "undocumented fields kept in data"]
     assert [getattr(r, "fields", None) for r in logged] == [["zz_added_by_twilio"]]
     assert len({e["event_id"] for e in queued}) == 1 and queued[0]["data"]["zz_added_by_twilio"] == "1"
+
+
+@pytest.mark.parametrize(("strings", "bounded"), [(3, False), (32, False), (33, True)])
+def test_repaired_fields_are_listed_one_by_one_up_to_a_bound_then_as_the_whole_payload(
+    strings: int, bounded: bool
+) -> None:
+    # Each pointer repeats its parents' keys: unbounded, a 10 KB body made a 700 KB event.
+    payload = {**sample("number_insight/result-success").payload}
+    payload["notes"] = {f"k{i:03d}": "broken \ud83d here" for i in range(strings)}
+    event = normalise("number_insight", None, payload, account_id=None, received_at=NOW)
+    expected = ["/data"] if bounded else [f"/data/notes/k{i:03d}" for i in range(strings)]
+    assert event["repaired_fields"] == expected
+    assert event["data"]["notes"]["k000"] == "broken \ufffd here"
