@@ -555,7 +555,7 @@ def model(results: dict[str, Any]) -> dict[str, Any]:
     deliveries.append(
         {
             "key": "same_batch_second",
-            "name": "… of which the second copy alone (steps 1-3 again, its history put fails its condition)",
+            "name": "… of which the second copy alone (steps 1-3 again; the first copy is the one published and stored)",
             "records": len(seconds),
             "outcomes": _count(same["records"][i]["outcome"] for i in seconds),
             "units": wru_table(same, seconds),

@@ -107,8 +107,10 @@ def outcome(calls: list[Call]) -> str:
     if binding is not None and binding.condition_failed:
         return "rejected (credential bound to another event)"
     put = by.get(("history", "PutItem"))
-    if put is not None and put.condition_failed:
-        return "duplicate (same batch: history item written by the first)"
+    if put is None:  # another copy of the same event in this batch is published and stored
+        return "duplicate (same batch: the first copy is stored)"
+    if put.condition_failed:
+        return "duplicate (history item written concurrently)"
     return "new"
 
 
