@@ -216,7 +216,7 @@ def from_attributes(item: Item, reason: str) -> dict[str, Any]:
     """An event built from what the item's keys and plain attributes say. ``received_at`` is not
     stored outside the event: it is the ``occurred_at`` here."""
     provider, product, subject_id = subject_of(attr(item, "pk"))
-    occurred_at = attr(item, "gsk") or attr(item, "occurred_at")
+    occurred_at = attr(item, "gsk")  # the index's sort key is the event's occurred_at
     return {
         "schema_version": SCHEMA_VERSION,
         "event_id": attr(item, "sk").removeprefix(storage.HISTORY_PREFIX),
@@ -226,7 +226,7 @@ def from_attributes(item: Item, reason: str) -> dict[str, Any]:
         "subject_id": subject_id,
         "status": attr(item, "status"),
         "occurred_at": occurred_at,
-        "received_at": attr(item, "received_at") or occurred_at,
+        "received_at": occurred_at,
         "account_id": None,
         "channel": None,
         "client_ref": None,

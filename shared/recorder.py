@@ -191,9 +191,16 @@ def fifo_publisher(sqs: Any, queue_url: str) -> Publisher:
     fails alone, before any call: the rest of the batch is published."""
 
     def publish(events: Sequence[Mapping[str, Any]]) -> list[str]:
-        entries = [_entry(i, e) for i, e in enumerate(events)]
-        failed = [e["MessageDeduplicationId"] for e in entries if _body_bytes(e) > MAX_BATCH_BYTES]
-        for chunk in _chunks([e for e in entries if _body_bytes(e) <= MAX_BATCH_BYTES]):
+        failed: list[str] = []
+        fitting: list[tuple[dict[str, Any], int]] = []
+        for i, event in enumerate(events):
+            entry = _entry(i, event)
+            size = len(entry["MessageBody"].encode("utf-8"))
+            if size > MAX_BATCH_BYTES:
+                failed.append(entry["MessageDeduplicationId"])
+            else:
+                fitting.append((entry, size))
+        for chunk in _chunks(fitting):
             ids = {entry["Id"]: entry["MessageDeduplicationId"] for entry in chunk}
             try:
                 got = sqs.send_message_batch(QueueUrl=queue_url, Entries=chunk)
@@ -218,20 +225,16 @@ def _entry(index: int, event: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _body_bytes(entry: Mapping[str, Any]) -> int:
-    return len(entry["MessageBody"].encode("utf-8"))
-
-
-def _chunks(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+def _chunks(sized: list[tuple[dict[str, Any], int]]) -> list[list[dict[str, Any]]]:
+    """Entries (with their body sizes) in SendMessageBatch calls: at most 10 and 256 KiB each."""
     chunks: list[list[dict[str, Any]]] = []
-    size = 0
-    for entry in entries:
-        length = _body_bytes(entry)
-        if not chunks or len(chunks[-1]) == 10 or size + length > MAX_BATCH_BYTES:
+    total = 0
+    for entry, size in sized:
+        if not chunks or len(chunks[-1]) == 10 or total + size > MAX_BATCH_BYTES:
             chunks.append([])
-            size = 0
+            total = 0
         chunks[-1].append(entry)
-        size += length
+        total += size
     return chunks
 
 
