@@ -688,6 +688,8 @@ class ResplitCase:
     replays: list[SignedRequest]
     second: SignedRequest  # another real delivery, freshly signed
     order: list[int]  # after the original: the others, interleaved
+    # the captured request on another route of the same scheme (the signature does not cover it)
+    crossed: list[SignedRequest] = dataclasses.field(default_factory=list)
 
 
 @st.composite
@@ -744,17 +746,33 @@ def sms_cases(draw: st.DrawFn) -> ResplitCase:
         assume(pairs != sorted(params.items()))
         assert sms_sig(dict(pairs), VONAGE_SECRET, SMS_METHOD).lower() == sig.lower()
         resplits.append(sms_request(s.route, [*pairs, ("sig", sig)], encoding))
-    # A replay: the same parameters, in the same or another encoding the SMS API uses.
+    # A replay: the same parameters, in the same or another encoding the SMS API uses, the sig spelt
+    # any way the verifier accepts (any case, surrounding whitespace).
+    encodings = st.sampled_from(["query", "form", "json"])
     replays = [
-        sms_request(
-            s.route, [*params.items(), ("sig", sig)], draw(st.sampled_from(["query", "form", "json"]))
-        )
+        sms_request(s.route, [*params.items(), ("sig", draw(respelled(sig)))], draw(encodings))
+        for _ in range(draw(st.integers(0, 2)))
+    ]
+    other = ROUTES["/vonage/sms/inbound" if s.route.path.endswith("receipt") else "/vonage/sms/receipt"]
+    crossed = [
+        sms_request(other, [*params.items(), ("sig", draw(respelled(sig)))], draw(encodings))
         for _ in range(draw(st.integers(0, 2)))
     ]
     fresh = {**s.payload, "messageId": draw(st.uuids()).hex[:16].upper()}
     second = sign(s.route, fresh, SECRETS, BASE, now=NOW, method=method, encoding=encoding, nonce="n-2")
-    order = draw(st.permutations(range(len(resplits) + len(replays) + 1)))
-    return ResplitCase(original, resplits, replays, second, order)
+    order = draw(st.permutations(range(len(resplits) + len(replays) + len(crossed) + 1)))
+    return ResplitCase(original, resplits, replays, second, order, crossed)
+
+
+def respelled(sig: str) -> st.SearchStrategy[str]:
+    """The same sig as the verifier reads it (stripped, case-folded), spelt another way."""
+    pad = st.sampled_from(["", " ", "  ", "\t"])
+    cases = st.lists(st.booleans(), min_size=len(sig), max_size=len(sig))
+    return st.tuples(pad, cases, pad).map(
+        lambda p: (
+            p[0] + "".join(c.upper() if up else c.lower() for c, up in zip(sig, p[1], strict=True)) + p[2]
+        )
+    )
 
 
 # An example records about five events through moto (~0.2 s): a sixth of the profile, at most 500.
@@ -771,19 +789,24 @@ def test_a_re_split_signed_request_never_records_a_second_event(
     (queued,) = original.queued
     assert store.record(queued).result == "new"
     others = [("re-split", r) for r in case.resplits] + [("replay", r) for r in case.replays]
+    others += [("other route", r) for r in case.crossed]
     others.append(("second delivery", case.second))
     for kind, request in (others[i] for i in case.order):
         got = deliver(request)
         event(f"{kind}: {got.error or got.status}")
-        if kind == "re-split" and got.status >= 400:
-            continue
+        if kind in ("re-split", "other route") and got.status >= 400:
+            continue  # refused at the door (another route may lack its required fields)
         assert got.status == 200, (kind, got.response)
         result = store.record(got.queued[0]).result
         event(f"{kind}: recorder {result}")
         # A re-split that keeps `uuid` but moves the subject reuses a signature bound to another
         # subject: rejected_credential_reused.
         refused = {"duplicate", "rejected_credential_reused"}
-        expected = {"re-split": refused, "replay": {"duplicate"}}
+        expected = {
+            "re-split": refused,
+            "replay": {"duplicate"},
+            "other route": {"rejected_credential_reused"},
+        }
         assert result in expected.get(kind, {"new"}), (kind, result, got.queued[0][0])
     history = store.history(queued[0]["subject_id"])
     assert [e for e in history if e["event_id"] == queued[0]["event_id"]] == [queued[0]]

@@ -43,24 +43,32 @@ KINDS = {"verify": ["event", "summary", "silent_auth"]}
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
+Step = tuple[str, str, int, str, int]  # product, status, minute occurred, kind, second received
+
+
 @st.composite
-def histories(draw: Any) -> tuple[str, list[tuple[str, int]]]:
-    product = draw(st.sampled_from(sorted(STATUSES)))
-    kinds = st.sampled_from(KINDS.get(product, ["x"]))
-    steps = draw(
-        st.lists(
-            st.tuples(st.sampled_from(STATUSES[product]), st.integers(0, 2), kinds, st.integers(0, 2)),
-            min_size=1,
-            max_size=8,
+def histories(draw: Any) -> list[Step]:
+    """One subject id shared by one to three products, their events interleaved."""
+    products = draw(st.lists(st.sampled_from(sorted(STATUSES)), min_size=1, max_size=3, unique=True))
+
+    def step(product: str) -> st.SearchStrategy[Step]:
+        kinds = st.sampled_from(KINDS.get(product, ["x"]))
+        return st.tuples(
+            st.just(product), st.sampled_from(STATUSES[product]), st.integers(0, 2), kinds, st.integers(0, 2)
         )
-    )
-    return product, steps
+
+    steps: list[Step] = draw(st.lists(st.sampled_from(products).flatmap(step), min_size=1, max_size=8))
+    return steps
+
+
+def provider_of(product: str) -> str:
+    return "twilio" if product == "verify_push" else "vonage"
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories())
-def test_stored_status_equals_the_fold_of_supersedes(monkeypatch_env: None, history: Any) -> None:
-    product, steps = history
+def test_stored_status_equals_the_fold_of_supersedes(monkeypatch_env: None, history: list[Step]) -> None:
+    """Per product: another product's events with the same subject id never count."""
     with mock_aws():
         stack = provision(lambda s: boto3.client(s, region_name="us-east-1"), prefix="prop")
         db = boto3.client("dynamodb", region_name="us-east-1")
@@ -71,14 +79,13 @@ def test_stored_status_equals_the_fold_of_supersedes(monkeypatch_env: None, hist
             return []
 
         rec = Recorder(db, stack.refs["HistoryTable"], publish, retention_days=7)
-        provider = "twilio" if product == "verify_push" else "vonage"
-        expected: tuple[str, str, str] | None = None
-        current: tuple[Any, str, str] | None = None
-        for i, (status, minute, kind, second) in enumerate(steps):
+        expected: dict[str, tuple[str, str, str] | None] = {product: None for product, *_ in history}
+        current: dict[str, tuple[Any, str, str]] = {}
+        for i, (product, status, minute, kind, second) in enumerate(history):
             occurred = format_timestamp(T0 + timedelta(minutes=minute))
             event = {
                 "event_id": f"evt_{i:032x}",
-                "provider": provider,
+                "provider": provider_of(product),
                 "product": product,
                 "type": f"{product}.{kind}",
                 "subject_id": "subject-1",
@@ -89,16 +96,19 @@ def test_stored_status_equals_the_fold_of_supersedes(monkeypatch_env: None, hist
             }
             rec.record(event)
             new = position(product, event["type"], status)
-            held, held_at, held_rx = current or (None, None, None)
+            held, held_at, held_rx = current.get(product) or (None, None, None)
             received = event["received_at"]
             if supersedes(
                 new, occurred, held, held_at, new_received_at=received, current_received_at=held_rx
             ):
-                expected, current = (status, occurred, event["event_id"]), (new, occurred, received)
-        item = db.get_item(
-            TableName=stack.refs["HistoryTable"],
-            Key=storage.status_key(storage.subject_pk(provider, product, "subject-1")),
-        ).get("Item")
-        stored = (item["status"]["S"], item["occurred_at"]["S"], item["event_id"]["S"]) if item else None
-        assert stored == expected
-        assert [p["current"] and p["current"]["status"] for p in published][-1] == (expected and expected[0])
+                expected[product] = (status, occurred, event["event_id"])
+                current[product] = (new, occurred, received)
+        for product, want in expected.items():
+            item = db.get_item(
+                TableName=stack.refs["HistoryTable"],
+                Key=storage.status_key(storage.subject_pk(provider_of(product), product, "subject-1")),
+            ).get("Item")
+            stored = (item["status"]["S"], item["occurred_at"]["S"], item["event_id"]["S"]) if item else None
+            assert stored == want, product
+            mine = [p["current"] and p["current"]["status"] for p in published if p["product"] == product]
+            assert mine[-1] == (want and want[0]), product
