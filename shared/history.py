@@ -24,6 +24,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared import providers as registry
 from shared import safejson, storage
 from shared.config import require_env
 from shared.errors import (
@@ -35,7 +36,7 @@ from shared.errors import (
     SwitchboardError,
     to_http,
 )
-from shared.normalise import PRODUCT_PROVIDER, SCHEMA_VERSION
+from shared.normalise import SCHEMA_VERSION
 from shared.observability import logger
 
 MAX_SUBJECT_ID = 256
@@ -45,7 +46,7 @@ MAX_READ_BYTES = 16 * 1024 * 1024  # … and stored bytes (deflated events): a 2
 # Lambda answers at most 6 MB: the answer keeps the newest events that fit in this, the rest of the
 # budget being the envelope.
 MAX_RESPONSE_BYTES = 5 * 1024 * 1024
-PROVIDERS = tuple(dict.fromkeys(PRODUCT_PROVIDER.values()))
+PROVIDERS = registry.PROVIDERS
 
 Item = Mapping[str, Any]
 
@@ -99,7 +100,9 @@ def subject_keys(lookup: Lookup) -> list[str]:
     messages name the accepted values only: the caller's input is not echoed)."""
     if not lookup.subject_id or len(lookup.subject_id) > MAX_SUBJECT_ID:
         raise BadRequest("subject_id must be 1 to 256 characters", length=len(lookup.subject_id))
-    provider = provider_of(lookup.product, lookup.provider) if lookup.product is not None else lookup.provider
+    provider = lookup.provider
+    if lookup.product is not None:  # validates both; either provider of the product when none is named
+        provider_of(lookup.product, lookup.provider)
     if provider is not None and provider not in PROVIDERS:
         raise InvalidField(f"provider must be one of {', '.join(PROVIDERS)}", field="provider")
     keys = []
@@ -111,13 +114,14 @@ def subject_keys(lookup: Lookup) -> list[str]:
 
 
 def provider_of(product: str, provider: str | None = None) -> str:
-    """The provider of a product; InvalidField for an unknown product or another provider's."""
-    known = PRODUCT_PROVIDER.get(product)
-    if known is None:
-        raise InvalidField(f"product must be one of {', '.join(PRODUCT_PROVIDER)}", field="product")
-    if provider is not None and provider != known:
-        raise InvalidField(f"product {product} is a {known} product", field="provider")
-    return known
+    """The provider of a product (its home provider when not given: Vonage for ``verify``);
+    InvalidField for an unknown product or a provider that has no product of that name."""
+    known = registry.providers_of(product)
+    if not known:
+        raise InvalidField(f"product must be one of {', '.join(registry.PRODUCTS)}", field="product")
+    if provider is not None and provider not in known:
+        raise InvalidField(f"product {product} is a {' or '.join(known)} product", field="provider")
+    return provider or known[0]
 
 
 def read_subject(dynamodb: Any, table: str, pk: str) -> dict[str, Any] | None:

@@ -169,7 +169,7 @@ class Recorder:
 
     def _project(self, event: Mapping[str, Any], expires: int) -> dict[str, Any] | None:
         """Step 3. The subject's current status after this event."""
-        place = position(event["product"], event["type"], event["status"])
+        place = position(event["product"], event["type"], event["status"], event.get("provider"))
         if place is None:  # informational (e.g. a voice input event): never changes the status
             got = self.db.get_item(**storage.get_status(self.table, storage.event_subject_pk(event)))
             return storage.current(got.get("Item"))

@@ -82,9 +82,9 @@ def parse_subject_pk(pk: str) -> tuple[str, str, str]:
 def subject_pks(subject_id: str) -> list[str]:
     """The keys a subject id can have: one per provider and product (what the status API reads
     when the caller does not say which product it means)."""
-    from shared.normalise import PRODUCT_PROVIDER
+    from shared.providers import PAIRS
 
-    return [subject_pk(provider, product, subject_id) for product, provider in PRODUCT_PROVIDER.items()]
+    return [subject_pk(provider, product, subject_id) for provider, product in PAIRS]
 
 
 def event_subject_pk(event: Mapping[str, Any]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -43,40 +43,90 @@ SUBJECT_ID_HEADER = "x-switchboard-subject-id"
 _ROTATION_CANDIDATES = (SignatureInvalid, UnknownApiKey, UnknownAccount)
 
 
+Enqueue = Callable[[Mapping[str, Any], str | None], None]
+EnqueueMany = Callable[[Sequence[Mapping[str, Any]], str | None], None]
+
+
 @dataclass(frozen=True)
 class WebhookDeps:
     settings: Settings
     secrets: SecretsSource
-    enqueue: Callable[[Mapping[str, Any], str | None], None]
+    enqueue: Enqueue
     voice_answer_ncco: str = "[]"
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # Several events of one request (Event Streams): one SendMessageBatch per 10. None: one
+    # ``enqueue`` per event (unit tests).
+    enqueue_many: EnqueueMany | None = None
+    voice_fallback_ncco: str | None = None  # None: the answer NCCO
 
 
-def sqs_enqueuer(sqs: Any, queue_url: str) -> Callable[[Mapping[str, Any], str | None], None]:
+def _attributes(credential: str | None) -> dict[str, Any]:
+    return {CREDENTIAL_ATTRIBUTE: {"DataType": "String", "StringValue": credential}} if credential else {}
+
+
+def _body(event: Mapping[str, Any]) -> str:
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+
+
+def sqs_enqueuer(sqs: Any, queue_url: str) -> Enqueue:
     def enqueue(event: Mapping[str, Any], credential: str | None = None) -> None:
         try:
-            body = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
-            attributes = (
-                {CREDENTIAL_ATTRIBUTE: {"DataType": "String", "StringValue": credential}}
-                if credential
-                else {}
+            sqs.send_message(
+                QueueUrl=queue_url, MessageBody=_body(event), MessageAttributes=_attributes(credential)
             )
-            sqs.send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=attributes)
         except (ClientError, BotoCoreError) as exc:
             raise StorageUnavailable(reason=type(exc).__name__, detail=str(exc)[:200]) from None
 
     return enqueue
 
 
-def validate_ncco(text: str) -> str:
+# SQS: at most 10 entries and 256 KiB per SendMessageBatch call.
+BATCH_ENTRIES = 10
+BATCH_BYTES = 256 * 1024
+
+
+def sqs_batch_enqueuer(sqs: Any, queue_url: str) -> EnqueueMany:
+    """Several events in SendMessageBatch calls of up to 10 entries / 256 KiB (one call for a usual
+    Event Streams delivery). Any entry SQS refuses, or any failed call, is StorageUnavailable: the
+    request is answered 5xx and retried whole; the events already queued are duplicates by id then,
+    which the recorder drops."""
+
+    def enqueue_many(events: Sequence[Mapping[str, Any]], credential: str | None = None) -> None:
+        entries = [
+            {"Id": str(i), "MessageBody": _body(e), "MessageAttributes": _attributes(credential)}
+            for i, e in enumerate(events)
+        ]
+        for chunk in _chunks(entries):
+            try:
+                failed = sqs.send_message_batch(QueueUrl=queue_url, Entries=chunk).get("Failed") or []
+            except (ClientError, BotoCoreError) as exc:
+                raise StorageUnavailable(reason=type(exc).__name__, detail=str(exc)[:200]) from None
+            if failed:
+                raise StorageUnavailable(reason="BatchEntryFailed", detail=str(failed[0].get("Code"))[:200])
+
+    return enqueue_many
+
+
+def _chunks(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    chunks: list[list[dict[str, Any]]] = []
+    size = 0
+    for entry in entries:
+        entry_size = len(entry["MessageBody"].encode("utf-8")) + 256  # + attributes, generously
+        if not chunks or len(chunks[-1]) == BATCH_ENTRIES or size + entry_size > BATCH_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(entry)
+        size += entry_size
+    return chunks
+
+
+def validate_ncco(text: str, key: str = "SWITCHBOARD_VOICE_ANSWER_NCCO") -> str:
     try:
         value = json.loads(text)
     except ValueError:
         value = None
     if not isinstance(value, list):
-        raise ConfigError(
-            "SWITCHBOARD_VOICE_ANSWER_NCCO must be a JSON array", key="SWITCHBOARD_VOICE_ANSWER_NCCO"
-        )
+        raise ConfigError(f"{key} must be a JSON array", key=key)
     return json.dumps(value, separators=(",", ":"))
 
 
@@ -88,11 +138,15 @@ def build_deps(
 ) -> WebhookDeps:
     """Dependencies from an environment: settings, the secret's source, the ingest queue."""
     settings = Settings.from_env(env)
+    sqs, queue_url = client("sqs"), require_env("SWITCHBOARD_INGEST_QUEUE_URL", env)
+    fallback = env.get("SWITCHBOARD_VOICE_FALLBACK_NCCO", "").strip()
     return WebhookDeps(
         settings=settings,
         secrets=source_from_settings(settings, client),
-        enqueue=sqs_enqueuer(client("sqs"), require_env("SWITCHBOARD_INGEST_QUEUE_URL", env)),
+        enqueue=sqs_enqueuer(sqs, queue_url),
+        enqueue_many=sqs_batch_enqueuer(sqs, queue_url),
         voice_answer_ncco=validate_ncco(env.get("SWITCHBOARD_VOICE_ANSWER_NCCO", "").strip() or "[]"),
+        voice_fallback_ncco=validate_ncco(fallback, "SWITCHBOARD_VOICE_FALLBACK_NCCO") if fallback else None,
         clock=clock or (lambda: datetime.now(UTC)),
     )
 
@@ -124,8 +178,7 @@ def handle_webhook(
             if fresh is secrets:
                 raise
             received = receive_with_credential(request, fresh, d.settings, now=d.clock(), route=route)
-        normalised = received.event
-        d.enqueue(normalised, received.credential)
+        _enqueue(d, received.events, received.credential)
     except SwitchboardError as err:
         return _rejected(err, route)
     except Exception:
@@ -137,8 +190,24 @@ def handle_webhook(
             500, {"content-type": "application/json"}, '{"error":"internal_error","message":"internal error"}'
         )
 
-    count("WebhookAccepted")
-    _log_undocumented(route.product, normalised["data"])
+    for normalised in received.events:
+        count("WebhookAccepted")
+        _log_accepted(route, normalised)
+    return _answer(route, received.events, d)
+
+
+def _enqueue(d: WebhookDeps, events: list[dict[str, Any]], credential: str | None) -> None:
+    if len(events) == 1:
+        d.enqueue(events[0], credential)
+    elif d.enqueue_many is not None:
+        d.enqueue_many(events, credential)
+    else:
+        for event in events:
+            d.enqueue(event, credential)
+
+
+def _log_accepted(route: Route, normalised: Mapping[str, Any]) -> None:
+    _log_undocumented(normalised["product"], normalised["data"], normalised["provider"])
     logger.info(
         "webhook accepted",
         extra={
@@ -150,26 +219,38 @@ def handle_webhook(
             "from": _masked_sender(normalised["data"]),
         },
     )
-    headers = {
-        EVENT_ID_HEADER: normalised["event_id"],
-        SUBJECT_ID_HEADER: _header_safe(normalised["subject_id"]),
-    }
-    if route.product == "voice" and route.kind == "answer":
+
+
+def _answer(route: Route, events: list[dict[str, Any]], d: WebhookDeps) -> dict[str, Any]:
+    """The provider's 2xx, as the route declares it (``Route.answer``)."""
+    headers = {}
+    if events:
+        headers = {
+            EVENT_ID_HEADER: events[0]["event_id"],
+            SUBJECT_ID_HEADER: _header_safe(events[0]["subject_id"]),
+        }
+    if route.answer == "answer_ncco":
         return _response(200, {**headers, "content-type": "application/json"}, d.voice_answer_ncco)
-    if route.product == "voice":
-        # Vonage may read a body on the event URL as an NCCO: answer with none.
+    if route.answer == "fallback_ncco":
+        ncco = d.voice_fallback_ncco or d.voice_answer_ncco
+        return _response(200, {**headers, "content-type": "application/json"}, ncco)
+    if route.answer == "empty":
+        # Vonage may read a body on the voice event URL as an NCCO: answer with none.
         return _response(204, headers, "")
-    body = json.dumps({"event_id": normalised["event_id"]}, separators=(",", ":"))
+    if route.answer == "event_ids":
+        body = json.dumps({"event_ids": [e["event_id"] for e in events]}, separators=(",", ":"))
+    else:
+        body = json.dumps({"event_id": events[0]["event_id"]}, separators=(",", ":"))
     return _response(200, {**headers, "content-type": "application/json"}, body)
 
 
 _UNDOCUMENTED_SEEN: set[tuple[str, str]] = set()
 
 
-def _log_undocumented(product: str, data: Mapping[str, Any]) -> None:
+def _log_undocumented(product: str, data: Mapping[str, Any], provider: str) -> None:
     """A field the provider's documentation does not list is kept (never refused: a 4xx is not
     retried, and providers add fields) and logged the first time this process sees it."""
-    new = [f for f in undocumented_fields(product, data) if (product, f) not in _UNDOCUMENTED_SEEN]
+    new = [f for f in undocumented_fields(product, data, provider) if (product, f) not in _UNDOCUMENTED_SEEN]
     if new:
         _UNDOCUMENTED_SEEN.update((product, f) for f in new)
         logger.warning("undocumented fields kept in data", extra={"product": product, "fields": new[:20]})

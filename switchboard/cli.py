@@ -18,7 +18,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,23 +202,19 @@ def _set_field(payload: dict[str, Any], assignment: str) -> None:
 
 
 def _with_status(sample: Any, payload: dict[str, Any], status: str) -> dict[str, Any]:
+    from shared import providers
+
     payload = json.loads(json.dumps(payload))
-    if sample.route.product == "verify_push":
-        kind = str(payload.get("type", "challenge.approved")).split(".")[0]
-        payload["type"] = f"{kind}.{status}"
-        # A new status is a new Twilio delivery; the same status again is a retry of the same one.
-        payload["uuid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sample.name}/{status}/{payload.get('uuid')}"))
-    elif sample.route.product == "number_insight":
-        # The normalised status is "success" (status 0) or "error_<n>"; the payload carries the number.
-        code = "0" if status == "success" else status.removeprefix("error_")
-        if not code.isdigit():
-            raise CliError("Number Insight statuses are success or error_<n>, e.g. error_5", EXIT_USAGE)
-        payload["status"] = int(code)
-    elif "status" in payload:
+    spec = providers.product(sample.route.product, sample.route.provider)
+    if spec.with_status is not None:
+        try:
+            return spec.with_status(payload, status)
+        except ValueError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+    if "status" in payload:
         payload["status"] = status
-    else:
-        raise CliError(f"sample {sample.name} has no status field to change", EXIT_USAGE)
-    return payload
+        return payload
+    raise CliError(f"sample {sample.name} has no status field to change", EXIT_USAGE)
 
 
 def cmd_send(args: argparse.Namespace) -> int:

@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shared import providers
 from shared.config import ProviderSecrets, Settings
 from shared.http import request_from_apigw
-from shared.ingress import ROUTES, Route, receive
+from shared.ingress import Route, receive
 from switchboard.apigw import http_event
 from switchboard.signing import SignedRequest, json_bytes, sign, vonage_jwt
 
@@ -43,20 +44,19 @@ class Sample:
         return "TwilioFunction" if self.route.provider == "twilio" else "VonageFunction"
 
 
-def route_for(product: str, stem: str) -> Route:
-    if product == "verify":
-        return ROUTES["/vonage/verify"]
-    if product == "messages":
-        return ROUTES["/vonage/messages/inbound" if stem.startswith("inbound") else "/vonage/messages/status"]
-    if product == "sms":
-        return ROUTES["/vonage/sms/inbound" if stem.startswith("inbound") else "/vonage/sms/receipt"]
-    if product == "voice":
-        return ROUTES["/vonage/voice/answer" if stem.startswith("answer") else "/vonage/voice/event"]
-    if product == "number_insight":
-        return ROUTES["/vonage/number-insight"]
-    if product == "verify_push":
-        return ROUTES["/twilio/verify-push"]
-    raise ValueError(f"no route for payload folder {product!r}")
+def route_for(folder: str, stem: str) -> Route:
+    """The route a sample file goes to: its product's route whose ``samples`` prefix the stem starts
+    with (the longest such prefix), from the registry."""
+    candidates = [
+        route
+        for spec in providers.ALL
+        if spec.samples == folder
+        for route in spec.routes
+        if stem.startswith(route.samples)
+    ]
+    if not candidates:
+        raise ValueError(f"no route for payload folder {folder!r}")
+    return max(candidates, key=lambda r: len(r.samples))
 
 
 def samples() -> list[Sample]:
@@ -79,10 +79,8 @@ def dev_secrets() -> ProviderSecrets:
 
 
 def default_method(s: Sample) -> str:
-    # Vonage's defaults: SMS API webhooks are GET, the voice answer URL is GET; the rest POST.
-    if s.route.scheme == "vonage_sms" or (s.route.product == "voice" and s.route.kind == "answer"):
-        return "GET"
-    return "POST"
+    # The provider's default for the route (Route.default_method: SMS API and voice answer are GET).
+    return s.route.default_method
 
 
 def to_event(req: SignedRequest, *, at: int, force_base64: bool = False) -> dict[str, Any]:
@@ -135,7 +133,7 @@ def build_cases(secrets: ProviderSecrets, at: int) -> list[Case]:
             f"http/{s.name}.json",
             s.function,
             "valid",
-            200 if s.route.product != "voice" or s.route.kind == "answer" else 204,
+            204 if s.route.answer == "empty" else 200,
             None,
             to_event(req, at=at),
         )

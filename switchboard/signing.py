@@ -12,7 +12,7 @@ import hashlib
 import json
 import uuid
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -83,7 +83,7 @@ def first_twilio_account(secrets: ProviderSecrets) -> tuple[str, str]:
 
 def sign(
     route: Route,
-    payload: Mapping[str, Any],
+    payload: Any,
     secrets: ProviderSecrets,
     base_url: str,
     *,
@@ -92,58 +92,108 @@ def sign(
     encoding: str | None = None,
     nonce: str | None = None,
 ) -> SignedRequest:
-    """Build the request the provider would send for ``payload`` to ``base_url + route.path``.
+    """Build the request the provider would send for ``payload`` to ``base_url + route.path``, with
+    the dev signer of the route's scheme (``SIGNERS``).
 
     ``encoding`` picks how parameters travel: "json", "form" or "query" (default per route).
     ``nonce`` seeds the JWT id / SMS nonce (random when omitted).
     """
+    signer = SIGNERS.get(route.scheme)
+    if signer is None:
+        raise ValueError(f"unknown scheme {route.scheme}")
     url = base_url.rstrip("/") + route.path
-    method = method or route.methods[-1]
-    if route.scheme == "vonage_jwt":
-        api_key, secret = first_vonage_account(secrets)
-        app_id = next(iter(sorted(secrets.vonage_application_ids)), "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab")
-        if method == "GET":
-            url = f"{url}?{urlencode(_text_params(payload))}"
-            body = b""
-            headers = {}
-        else:
-            body = json_bytes(payload)
-            headers = {"content-type": "application/json"}
-        token = vonage_jwt(body, api_key, secret, iat=now, jti=nonce, application_id=app_id)
-        return SignedRequest(method, url, {**headers, "authorization": f"Bearer {token}"}, body)
-    if route.scheme == "vonage_sms":
-        api_key, secret = first_vonage_account(secrets)
-        params = {k: v for k, v in _text_params(payload).items() if k not in ("sig",)}
-        params.update({"api-key": api_key, "timestamp": str(now), "nonce": nonce or str(uuid.uuid4())})
-        params["sig"] = compute_sms_signature(params, secret, secrets.sms_method(api_key))
-        encoding = encoding or ("query" if method == "GET" else "form")
-        if encoding == "query":
-            return SignedRequest("GET", f"{url}?{urlencode(params)}")
-        if encoding == "json":
-            return SignedRequest("POST", url, {"content-type": "application/json"}, json_bytes(params))
-        return SignedRequest(
-            "POST", url, {"content-type": "application/x-www-form-urlencoded"}, urlencode(params).encode()
-        )
-    if route.scheme == "twilio":
-        sid, token = first_twilio_account(secrets)
-        params = {**_text_params(payload), "account_sid": sid}
-        if method == "GET":
-            url = f"{url}?{urlencode(params)}"
-            return SignedRequest(
-                "GET", url, {"x-twilio-signature": compute_twilio_signature(url, None, token)}
-            )
-        body = urlencode(params).encode()
-        headers = {
-            "content-type": "application/x-www-form-urlencoded",
-            "x-twilio-signature": compute_twilio_signature(url, {k: [v] for k, v in params.items()}, token),
-        }
-        return SignedRequest("POST", url, headers, body)
-    if route.scheme == "url_token":
-        if not secrets.number_insight_token:
-            raise LookupError("the secrets document has no number_insight_token")
-        url = f"{url}?{urlencode({'token': secrets.number_insight_token})}"
-        return SignedRequest("POST", url, {"content-type": "application/json"}, json_bytes(payload))
-    raise ValueError(f"unknown scheme {route.scheme}")
+    return signer(url, payload, secrets, now, method or route.methods[-1], encoding, nonce)
+
+
+def _sign_vonage_jwt(
+    url: str,
+    payload: Any,
+    secrets: ProviderSecrets,
+    now: int,
+    method: str,
+    encoding: str | None,
+    nonce: str | None,
+) -> SignedRequest:
+    api_key, secret = first_vonage_account(secrets)
+    app_id = next(iter(sorted(secrets.vonage_application_ids)), "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab")
+    if method == "GET":
+        url = f"{url}?{urlencode(_text_params(payload))}"
+        body = b""
+        headers = {}
+    else:
+        body = json_bytes(payload)
+        headers = {"content-type": "application/json"}
+    token = vonage_jwt(body, api_key, secret, iat=now, jti=nonce, application_id=app_id)
+    return SignedRequest(method, url, {**headers, "authorization": f"Bearer {token}"}, body)
+
+
+def _sign_vonage_sms(
+    url: str,
+    payload: Any,
+    secrets: ProviderSecrets,
+    now: int,
+    method: str,
+    encoding: str | None,
+    nonce: str | None,
+) -> SignedRequest:
+    api_key, secret = first_vonage_account(secrets)
+    params = {k: v for k, v in _text_params(payload).items() if k not in ("sig",)}
+    params.update({"api-key": api_key, "timestamp": str(now), "nonce": nonce or str(uuid.uuid4())})
+    params["sig"] = compute_sms_signature(params, secret, secrets.sms_method(api_key))
+    encoding = encoding or ("query" if method == "GET" else "form")
+    if encoding == "query":
+        return SignedRequest("GET", f"{url}?{urlencode(params)}")
+    if encoding == "json":
+        return SignedRequest("POST", url, {"content-type": "application/json"}, json_bytes(params))
+    return SignedRequest(
+        "POST", url, {"content-type": "application/x-www-form-urlencoded"}, urlencode(params).encode()
+    )
+
+
+def _sign_twilio(
+    url: str,
+    payload: Any,
+    secrets: ProviderSecrets,
+    now: int,
+    method: str,
+    encoding: str | None,
+    nonce: str | None,
+) -> SignedRequest:
+    sid, token = first_twilio_account(secrets)
+    params = {**_text_params(payload), "account_sid": sid}
+    if method == "GET":
+        url = f"{url}?{urlencode(params)}"
+        return SignedRequest("GET", url, {"x-twilio-signature": compute_twilio_signature(url, None, token)})
+    body = urlencode(params).encode()
+    headers = {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-twilio-signature": compute_twilio_signature(url, {k: [v] for k, v in params.items()}, token),
+    }
+    return SignedRequest("POST", url, headers, body)
+
+
+def _sign_url_token(
+    url: str,
+    payload: Any,
+    secrets: ProviderSecrets,
+    now: int,
+    method: str,
+    encoding: str | None,
+    nonce: str | None,
+) -> SignedRequest:
+    if not secrets.number_insight_token:
+        raise LookupError("the secrets document has no number_insight_token")
+    url = f"{url}?{urlencode({'token': secrets.number_insight_token})}"
+    return SignedRequest("POST", url, {"content-type": "application/json"}, json_bytes(payload))
+
+
+# The dev signer of each verification scheme (shared.providers.*.verifiers hold the verifiers).
+SIGNERS: dict[str, Callable[..., SignedRequest]] = {
+    "vonage_jwt": _sign_vonage_jwt,
+    "vonage_sms": _sign_vonage_sms,
+    "twilio": _sign_twilio,
+    "url_token": _sign_url_token,
+}
 
 
 def _text_params(payload: Mapping[str, Any]) -> dict[str, str]:
