@@ -320,16 +320,18 @@ def handle_status(
 def as_http_api_event(event: Mapping[str, Any]) -> Mapping[str, Any]:
     """API Gateway's event as it is. A hand-made one with only ``pathParameters`` (tests, the
     build's smoke probe) gets the fields the resolver routes on, as API Gateway would set them."""
-    subject_id = str((event.get("pathParameters") or {}).get("subject_id") or "")
+    params = event.get("pathParameters") or {}
+    prefix, name = ("/workflows/", "workflow_id") if "workflow_id" in params else ("/status/", "subject_id")
+    value = str(params.get(name) or "")
     if "rawPath" in event and "requestContext" in event:
         # API Gateway may pass rawPath decoded: an id with "#", '"', "\\" or "`" would then not
         # match the route. Route on the path parameter, re-encoded.
-        if subject_id and str(event["rawPath"]).startswith("/status/"):
-            return {**event, "rawPath": "/status/" + quote(subject_id, safe="", errors="replace")}
+        if value and str(event["rawPath"]).startswith(prefix):
+            return {**event, "rawPath": prefix + quote(value, safe="", errors="replace")}
         return event
     return {
         "version": "2.0",
-        "rawPath": "/status/" + quote(subject_id, safe="", errors="replace"),
+        "rawPath": prefix + quote(value, safe="", errors="replace"),
         "rawQueryString": "",
         "requestContext": {"http": {"method": "GET"}, "stage": "$default"},
         **event,
@@ -348,6 +350,22 @@ def get_status(**_: str) -> Response[str]:
     body = subject_status(
         _dynamodb(), app.context.get("table") or require_env("SWITCHBOARD_TABLE_NAME"), lookup
     )
+    return Response(200, body=json.dumps(body, separators=(",", ":")), headers=JSON_HEADERS)
+
+
+@app.get("/workflows/<workflow_id>")
+def get_workflow(**_: str) -> Response[str]:
+    """A Messages failover: every attempt's status and the workflow's state (shared.workflow)."""
+    from shared.workflow import MAX_WORKFLOW_ID, read_workflow
+
+    workflow_id = app.current_event.path_parameters.get("workflow_id", "")
+    if not workflow_id or len(workflow_id) > MAX_WORKFLOW_ID:
+        raise BadRequest("workflow_id must be 1 to 256 characters", length=len(workflow_id))
+    table = app.context.get("table") or require_env("SWITCHBOARD_TABLE_NAME")
+    body = read_workflow(_dynamodb(), table, workflow_id)
+    if body is None:
+        raise NotFound("no event of this workflow is recorded")
+    fit_history(body, MAX_RESPONSE_BYTES)
     return Response(200, body=json.dumps(body, separators=(",", ":")), headers=JSON_HEADERS)
 
 

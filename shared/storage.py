@@ -25,6 +25,9 @@ binding            ``C#<kind>:<hash>``, ``C``            ``event_id``, ``subject
   on ``status``, every event with a status. The partition key is sharded (write sharding) over
   ``INDEX_SHARDS`` by the event id, so one product's events spread over that many partition keys
   instead of one; a query fans out over ``index_partitions(...)`` and merges by ``gsk``.
+* Index ``by_workflow`` (``wpk`` = ``<provider>#<product>#<workflow id>``, ``wsk`` =
+  ``occurred_at#event_id``, projecting everything) holds only the events that carry a Messages
+  failover ``workflow``: every attempt of one workflow in one Query (``shared.workflow``).
 * ``v`` is the layout version. Version 1 (before 2026-11-29: ``SUBJECT#``/``EVENT#`` keys) is never
   read nor written by this version; its items age out through the TTL.
 """
@@ -39,6 +42,7 @@ from typing import Any, Final
 LAYOUT_VERSION: Final = 2
 TTL_ATTRIBUTE: Final = "expires_at"  # template.yaml TimeToLiveSpecification
 INDEX_NAME: Final = "by_product"
+WORKFLOW_INDEX: Final = "by_workflow"  # sparse: Messages failover attempts only
 INDEX_SHARDS: Final = 16  # 16 partition keys x 1,000 writes/s each; see bench/RESULTS.md capacity
 STATUS_SK: Final = "STATUS"
 HISTORY_PREFIX: Final = "E#"
@@ -193,7 +197,33 @@ def history_item(event: Mapping[str, Any], expires_at: int) -> Item:
         "type": s(event["type"]),
         "gpk": s(index_partition(event["provider"], event["product"], shard(event["event_id"]))),
         "gsk": s(event["occurred_at"]),
+        **workflow_keys(event),
         TTL_ATTRIBUTE: n(expires_at),
+    }
+
+
+def workflow_partition(provider: str, product: str, workflow_id: str) -> str:
+    return f"{provider}#{product}#{workflow_id}"
+
+
+def workflow_keys(event: Mapping[str, Any]) -> Item:
+    """``wpk``/``wsk`` of index ``by_workflow`` for an event that is one attempt of a failover
+    workflow (``event["workflow"]``); nothing for any other event (the index is sparse)."""
+    workflow = event.get("workflow")
+    if not isinstance(workflow, Mapping) or not workflow.get("id"):
+        return {}
+    return {
+        "wpk": s(workflow_partition(event["provider"], event["product"], str(workflow["id"]))),
+        "wsk": s(f"{event['occurred_at']}#{event['event_id']}"),
+    }
+
+
+def query_workflow(table: str, partition: str) -> dict[str, Any]:
+    return {
+        "TableName": table,
+        "IndexName": WORKFLOW_INDEX,
+        "KeyConditionExpression": "wpk = :w",
+        "ExpressionAttributeValues": {":w": s(partition)},
     }
 
 

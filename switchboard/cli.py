@@ -46,6 +46,8 @@ class Target:
     status: Callable[[str, str], tuple[int, bytes]]  # (subject id, query string) -> (HTTP status, body)
     has_message_move_task: bool = True  # moto (the local emulator) does not implement it
     table: str = ""  # the history table, read directly by `switchboard history`
+    # GET a path under the API root ("/workflows/<id>"), signed as the target needs -> (status, body)
+    get: Callable[[str], tuple[int, bytes]] | None = None
 
 
 def _http(
@@ -85,10 +87,12 @@ def local_target() -> Target:
         region_name=state.region,
     )
 
-    def status(subject: str, query: str = "") -> tuple[int, bytes]:
-        url = f"{state.base_url}/status/{quote(subject, safe='')}" + (f"?{query}" if query else "")
-        code, _, body = _http("GET", url)
+    def get(path: str) -> tuple[int, bytes]:
+        code, _, body = _http("GET", state.base_url + path)
         return code, body
+
+    def status(subject: str, query: str = "") -> tuple[int, bytes]:
+        return get(f"/status/{quote(subject, safe='')}" + (f"?{query}" if query else ""))
 
     return Target(
         name="local",
@@ -104,6 +108,7 @@ def local_target() -> Target:
         status=status,
         has_message_move_task=False,
         table=state.table,
+        get=get,
     )
 
 
@@ -131,11 +136,18 @@ def stack_target(name: str, *, region: str | None, profile: str | None) -> Targe
         ]
         return value
 
+    def get(path: str) -> tuple[int, bytes]:
+        return signed_get(outputs["ApiBaseUrl"] + path)
+
     def status(subject: str, query: str = "") -> tuple[int, bytes]:
+        return signed_get(
+            f"{outputs['StatusApiUrl']}/{quote(subject, safe='')}" + (f"?{query}" if query else "")
+        )
+
+    def signed_get(url: str) -> tuple[int, bytes]:
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
 
-        url = f"{outputs['StatusApiUrl']}/{quote(subject, safe='')}" + (f"?{query}" if query else "")
         request = AWSRequest(method="GET", url=url)
         credentials = session.get_credentials()
         if credentials is None:
@@ -157,6 +169,7 @@ def stack_target(name: str, *, region: str | None, profile: str | None) -> Targe
         secrets_text=secrets_text,
         status=status,
         table=outputs.get("TableName", ""),
+        get=get,
     )
 
 
@@ -330,16 +343,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     target = target_from(args)
     code, body = target.status(args.subject_id, query)
     if code >= 400:
-        try:
-            error = json.loads(body)
-        except ValueError:
-            error = {"error": "http_error", "message": body.decode("utf-8", "replace")[:300]}
-        if args.json:
-            print(json.dumps({"http_status": code, **error}))
-        else:
-            what = error.get("error") or "error"
-            print(f"HTTP {code}: {what}: {error.get('message', '')}".rstrip(": "), file=sys.stderr)
-        return EXIT_ERROR
+        return _print_error(code, body, as_json=args.json)
     doc = json.loads(body)
     if args.json:
         print(json.dumps(doc, indent=2))
@@ -352,6 +356,64 @@ def cmd_status(args: argparse.Namespace) -> int:
             print()
         _print_subject(subject)
     return EXIT_OK
+
+
+def cmd_workflow(args: argparse.Namespace) -> int:
+    """A Messages failover: each attempt's status and the workflow's state (GET /workflows/{id})."""
+    if not args.workflow_id.strip():
+        raise CliError("a workflow id is required (the send response's workflow_id)", EXIT_USAGE)
+    target = target_from(args)
+    assert target.get is not None
+    code, body = target.get(f"/workflows/{quote(args.workflow_id, safe='')}")
+    if code >= 400:
+        return _print_error(code, body, as_json=args.json)
+    doc = json.loads(body)
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return EXIT_OK
+    total = doc.get("items_total") or "?"
+    print(f"workflow {doc['workflow_id']}  {doc['provider']}/{doc['product']}  state: {doc['state']}")
+    print()
+    rows = [("ATTEMPT", "MESSAGE UUID", "CHANNEL", "STATUS", "OCCURRED AT")]
+    rows += [
+        (
+            f"{a['item_number'] or '?'}/{total}",
+            str(a["message_uuid"]),
+            str(a["channel"] or ""),
+            (a["status"] or "(none yet)") + (" (terminal)" if a["terminal"] else ""),
+            str(a["occurred_at"] or ""),
+        )
+        for a in doc["attempts"]
+    ]
+    _print_columns(rows)
+    print()
+    timeline = [("OCCURRED AT", "ATTEMPT", "STATUS", "EVENT ID")]
+    timeline += [
+        (
+            e["occurred_at"],
+            str((e.get("workflow") or {}).get("item_number") or "?"),
+            e["status"],
+            e["event_id"],
+        )
+        for e in doc["history"]
+    ]
+    _print_columns(timeline)
+    if doc.get("truncated"):
+        print("(truncated: the latest events only)", file=sys.stderr)
+    return EXIT_OK
+
+
+def _print_error(code: int, body: bytes, *, as_json: bool) -> int:
+    try:
+        error = json.loads(body)
+    except ValueError:
+        error = {"error": "http_error", "message": body.decode("utf-8", "replace")[:300]}
+    if as_json:
+        print(json.dumps({"http_status": code, **error}))
+    else:
+        what = error.get("error") or "error"
+        print(f"HTTP {code}: {what}: {error.get('message', '')}".rstrip(": "), file=sys.stderr)
+    return EXIT_ERROR
 
 
 def _print_subject(doc: dict[str, Any]) -> None:
@@ -620,6 +682,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--provider", help="vonage or twilio")
     p.add_argument("--json", action="store_true", help="print the API's JSON")
     p.set_defaults(func=cmd_status)
+
+    p = with_target(
+        sub.add_parser(
+            "workflow", help="a Messages failover: every attempt's status and the workflow's state"
+        )
+    )
+    p.add_argument("workflow_id", help="the workflow_id of the Messages send response")
+    p.add_argument("--json", action="store_true", help="print the API's JSON")
+    p.set_defaults(func=cmd_workflow)
 
     p = with_target(
         sub.add_parser("history", help="one product's events in a time range (the table's by_product index)")

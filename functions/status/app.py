@@ -1,4 +1,4 @@
-"""StatusFunction: GET /status/{subject_id}[?product=&provider=] (IAM-authorised)."""
+"""StatusFunction: GET /status/{subject_id}[?product=&provider=] and GET /workflows/{workflow_id} (IAM-authorised)."""
 
 from typing import Any
 
