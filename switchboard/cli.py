@@ -640,6 +640,8 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from shared import providers  # the product names, for help texts
+
     parser = argparse.ArgumentParser(
         prog="switchboard", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -695,10 +697,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_target(
         sub.add_parser("history", help="one product's events in a time range (the table's by_product index)")
     )
+    p.add_argument("--product", required=True, help=", ".join(providers.PRODUCTS))
     p.add_argument(
-        "--product", required=True, help="verify, messages, sms, voice, number_insight, verify_push"
+        "--provider",
+        help=f"{' or '.join(providers.PROVIDERS)} (default: the product's first, e.g. vonage for verify)",
     )
-    p.add_argument("--provider", help="vonage or twilio (default: the product's)")
     p.add_argument(
         "--since", required=True, help="from this occurred_at: a date (2026-11-23) or ISO 8601 time"
     )

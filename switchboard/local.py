@@ -411,8 +411,11 @@ def banner(state: LocalState, routes: list[Any]) -> str:
         seen.add(r.path)
         methods = "/".join(x.method for x in routes if x.path == r.path)
         note = "  (IAM in AWS; open locally)" if r.auth else ""
-        if r.path == "/vonage/number-insight":
-            note = "?token=<number_insight_token>"
+        from shared.ingress import ROUTES
+
+        registered = ROUTES.get(r.path)
+        if registered is not None and registered.scheme == "url_token":
+            note = f"?token=<{registered.product}_token>"
         lines.append(f"  {methods:8} {state.base_url}{r.path}{note}".rstrip())
     lines += [
         "",
