@@ -3,9 +3,13 @@
 - `connect twilio`: creates or updates the Verify Service Webhook (Twilio Verify API v2,
   `/Services/{ServiceSid}/Webhooks`) so that it calls the stack's `/twilio/verify-push` route;
   `--list` shows the service's webhooks, `--remove` deletes ours.
+- `connect twilio --event-streams`: finds or creates the account's Event Streams webhook sink for
+  `/twilio/event-streams` and subscribes it to the Verify verification events (Events API v1,
+  `/Sinks`, `/Subscriptions`).
 - `connect vonage`: reads the application (Vonage Application API v2, `GET /v2/applications/{id}`)
-  and writes it back (`PUT`) with only the Verify, Messages and Voice webhook URLs changed; prints
-  the SMS API settings that have no API, to set by hand in the dashboard.
+  and writes it back (`PUT`) with only the Verify, Messages, Voice (answer, fallback, event) and RTC
+  webhook URLs changed; prints what has to be set by hand in the dashboard (SMS API, Dispatch,
+  US Short Codes, the Number Insight callback).
 
 The URLs are the stack's outputs (`--stack NAME`; the `PublicBaseUrl` parameter when the stack has
 one, since Twilio signs the URL it calls) or `--base-url URL` + the route path. `--dry-run` shows
@@ -29,13 +33,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlencode, urlsplit
 
-from switchboard.cli import EXIT_OK, EXIT_USAGE, CliError
+from switchboard.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError
 
 if TYPE_CHECKING:
     from shared.config import ProviderSecrets
 
 TWILIO_API_ENV: Final = "SWITCHBOARD_TWILIO_VERIFY_API"
 TWILIO_API_DEFAULT: Final = "https://verify.twilio.com/v2"
+TWILIO_EVENTS_API_ENV: Final = "SWITCHBOARD_TWILIO_EVENTS_API"
+TWILIO_EVENTS_API_DEFAULT: Final = "https://events.twilio.com/v1"
 VONAGE_API_ENV: Final = "SWITCHBOARD_VONAGE_API"
 VONAGE_API_DEFAULT: Final = "https://api.nexmo.com"
 
@@ -48,7 +54,20 @@ ROUTE_OUTPUTS: Final[dict[str, str]] = {
     "VonageSmsReceiptUrl": "/vonage/sms/receipt",
     "VonageVoiceAnswerUrl": "/vonage/voice/answer",
     "VonageVoiceEventUrl": "/vonage/voice/event",
+    "VonageNumberInsightCallbackUrl": "/vonage/number-insight",
     "TwilioVerifyPushUrl": "/twilio/verify-push",
+}
+# The stack output that every webhook URL starts with (PublicBaseUrl when set).
+BASE_OUTPUT: Final = "WebhookBaseUrl"
+# Routes whose URL connect builds as the stack's WebhookBaseUrl + path: it does not depend on the
+# name of each route's own output (the keys only name the URL inside connect).
+BASE_ROUTES: Final[dict[str, str]] = {
+    "VonageVoiceFallbackUrl": "/vonage/voice/fallback",
+    "VonageRtcEventUrl": "/vonage/rtc/event",
+    "VonageDispatchStatusUrl": "/vonage/dispatch/status",
+    "VonageShortCodesReceiptUrl": "/vonage/short-codes/receipt",
+    "VonageShortCodesInboundUrl": "/vonage/short-codes/inbound",
+    "TwilioEventStreamsUrl": "/twilio/event-streams",
 }
 
 # Twilio Verify Push webhook event types (Verify API v2, Service Webhooks: event_types).
@@ -60,6 +79,13 @@ TWILIO_EVENT_TYPES: Final = (
     "challenge.approved",
     "challenge.denied",
 )
+# Twilio Verify "Verification Status" events (Verify Events, a Pilot; providers-more.md §7.4), the
+# schema version of the samples Switchboard parses (AccountSecurity.VerifyEventStreamEvent/1).
+VERIFY_EVENT_TYPES: Final = tuple(
+    f"com.twilio.accountsecurity.verify.verification.{status}"
+    for status in ("pending", "approved", "canceled", "expired", "max-attempts-reached")
+)
+VERIFY_SCHEMA_VERSION: Final = 1
 SERVICE_SID: Final = re.compile(r"^VA[0-9a-fA-F]{32}$")
 DEFAULT_FRIENDLY_NAME: Final = "switchboard"
 MAX_PAGES: Final = 100
@@ -233,13 +259,16 @@ def read_stack(
     return outputs, parameters, read_secret
 
 
+def _urls_on(base: str) -> dict[str, str]:
+    return {name: base + path for name, path in {**ROUTE_OUTPUTS, **BASE_ROUTES}.items()}
+
+
 def deployment(args: argparse.Namespace) -> Deployment:
     stack = getattr(args, "stack", None)
     if args.base_url:
         base = check_base_url(args.base_url)
         read_secret = read_stack(stack, region=args.region, profile=args.profile)[2] if stack else None
-        urls = {output: base + path for output, path in ROUTE_OUTPUTS.items()}
-        return Deployment(urls, f"--base-url {base}", read_secret)
+        return Deployment(_urls_on(base), f"--base-url {base}", read_secret)
     if not stack:
         return Deployment({}, "", None)
     outputs, parameters, read_secret = read_stack(stack, region=args.region, profile=args.profile)
@@ -247,14 +276,15 @@ def deployment(args: argparse.Namespace) -> Deployment:
     if public:
         # The functions verify Twilio's signature over PublicBaseUrl + path: that is the URL to give.
         base = check_base_url(public)
-        urls = {output: base + path for output, path in ROUTE_OUTPUTS.items()}
-        return Deployment(urls, f"stack {stack} (its PublicBaseUrl {base})", read_secret)
-    missing = [output for output in ROUTE_OUTPUTS if output not in outputs]
+        return Deployment(_urls_on(base), f"stack {stack} (its PublicBaseUrl {base})", read_secret)
+    missing = [output for output in (*ROUTE_OUTPUTS, BASE_OUTPUT) if output not in outputs]
     if missing:
         raise CliError(
             f"stack {stack!r} has no output {', '.join(missing)} (deployed from an older template?)"
         )
-    return Deployment({o: outputs[o] for o in ROUTE_OUTPUTS}, f"stack {stack}", read_secret)
+    base = check_base_url(outputs[BASE_OUTPUT])
+    urls = {o: outputs[o] for o in ROUTE_OUTPUTS} | {n: base + p for n, p in BASE_ROUTES.items()}
+    return Deployment(urls, f"stack {stack}", read_secret)
 
 
 def _require_urls(dep: Deployment) -> None:
@@ -346,26 +376,33 @@ def twilio_credentials(args: argparse.Namespace, dep: Deployment) -> tuple[str, 
     return sid, tokens[sid][0]
 
 
-def twilio_webhooks(api: Api, collection: str) -> list[dict[str, Any]]:
-    """Every webhook of the service, following meta.next_page_url (always on the configured host)."""
+def twilio_pages(
+    api: Api, collection: str, key: str, query: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Every item of a Twilio list, following meta.next_page_url (always on the configured host)."""
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(collection))
-    url: str | None = f"{collection}?PageSize=100"
-    hooks: list[dict[str, Any]] = []
+    url: str | None = f"{collection}?{urlencode({**(query or {}), 'PageSize': '100'})}"
+    items: list[dict[str, Any]] = []
     for _ in range(MAX_PAGES):
         if url is None:
-            return hooks
+            return items
         _, page = api.send(ApiRequest("GET", url))
         if not isinstance(page, dict):
-            raise CliError("Twilio answered the webhook list with something other than a JSON object")
+            raise CliError(f"Twilio answered the {key} list with something other than a JSON object")
         meta = page.get("meta") or {}
-        hooks.extend(h for h in page.get(meta.get("key") or "webhooks") or [] if isinstance(h, dict))
+        items.extend(h for h in page.get(meta.get("key") or key) or [] if isinstance(h, dict))
         following = meta.get("next_page_url")
         if following:
             parts = urlsplit(following)
             url = f"{origin}{parts.path}" + (f"?{parts.query}" if parts.query else "")
         else:
             url = None
-    raise CliError(f"Twilio's webhook list did not end after {MAX_PAGES} pages")
+    raise CliError(f"Twilio's {key} list did not end after {MAX_PAGES} pages")
+
+
+def twilio_webhooks(api: Api, collection: str) -> list[dict[str, Any]]:
+    """Every webhook of the Verify service."""
+    return twilio_pages(api, collection, "webhooks")
 
 
 def _ours(hooks: list[dict[str, Any]], url: str | None, name: str) -> list[dict[str, Any]]:
@@ -381,6 +418,14 @@ def _print_table(rows: Sequence[Sequence[str]]) -> None:
 
 
 def cmd_twilio(args: argparse.Namespace) -> int:
+    if args.event_streams:
+        return cmd_event_streams(args)
+    if args.service is None:
+        raise CliError(
+            "--service VA… is required (the Verify Service whose Push webhook to set), "
+            "unless --event-streams",
+            EXIT_USAGE,
+        )
     service = args.service.strip()
     if not SERVICE_SID.match(service):
         raise CliError(f"--service wants a Verify Service SID (VA + 32 hex), got {service!r}", EXIT_USAGE)
@@ -552,6 +597,173 @@ def _check_twilio_secret(dep: Deployment, sid: str) -> None:
         )
 
 
+# --- Twilio Event Streams (Verify verification events) -------------------------------------------
+
+SINK_DESCRIPTION: Final = "switchboard"
+SUBSCRIPTION_DESCRIPTION: Final = "switchboard: Verify verification events"
+NEW_SINK: Final = "<the new sink's SID>"
+
+
+def cmd_event_streams(args: argparse.Namespace) -> int:
+    """Find or create our webhook sink, then subscribe it to the Verify types it does not get yet."""
+    if args.service is not None or args.events:
+        raise CliError(
+            "--event-streams sets up the account's Event Streams: it takes no --service or --events "
+            "(run `connect twilio --service VA…` for the Verify Push webhook)",
+            EXIT_USAGE,
+        )
+    dep = deployment(args)
+    _require_urls(dep)
+    url = dep.urls["TwilioEventStreamsUrl"]
+    sid, token = twilio_credentials(args, dep)
+    api = Api("Twilio", sid, token)
+    base = _api_base(TWILIO_EVENTS_API_ENV, TWILIO_EVENTS_API_DEFAULT)
+    sinks = twilio_pages(api, f"{base}/Sinks", "sinks")
+    print(f"Twilio Event Streams (account {sid}), URL from {dep.source}")
+    sink = _our_sink(sinks, url)
+    covered: dict[str, tuple[str, Any]] = {}
+    if sink is None:
+        sink = _create_sink(api, base, url, dry_run=args.dry_run)
+    else:
+        print(f'found sink {sink.get("sid")} "{sink.get("description", "")}" → {url} ({sink.get("status")})')
+        _note_sink_method(sink)
+        if sink.get("status") == "active":
+            covered = _subscribed_types(api, base, str(sink.get("sid")))
+    if sink.get("status") != "active":
+        _print_validation(base, sink, url)
+        code = EXIT_ERROR
+    else:
+        _subscribe(api, base, sink, covered, url=url, dry_run=args.dry_run)
+        code = EXIT_OK
+    _check_twilio_secret(dep, sid)
+    return code
+
+
+def _sink_config(sink: dict[str, Any]) -> dict[str, Any]:
+    """The sink's configuration: an object in Twilio's answers (a JSON string is read too)."""
+    config = sink.get("sink_configuration")
+    if isinstance(config, str):
+        try:
+            config = json.loads(config)
+        except ValueError:
+            return {}
+    return config if isinstance(config, dict) else {}
+
+
+def _our_sink(sinks: list[dict[str, Any]], url: str) -> dict[str, Any] | None:
+    """Ours: the sink delivering to our URL (a sink for any other URL is never touched)."""
+    ours = [s for s in sinks if _sink_config(s).get("destination") == url]
+    ours.sort(key=lambda s: s.get("status") != "active")  # an active one first
+    for other in ours[1:]:
+        print(f"warning: sink {other.get('sid')} also delivers to {url}; left as it is", file=sys.stderr)
+    return ours[0] if ours else None
+
+
+def _note_sink_method(sink: dict[str, Any]) -> None:
+    method = str(_sink_config(sink).get("method") or "POST")
+    if method.upper() != "POST":
+        print(
+            f"warning: sink {sink.get('sid')} calls with {method.upper()}, not POST; the Events API can "
+            "only change a sink's description: delete the sink and run this command again",
+            file=sys.stderr,
+        )
+
+
+def _form(url: str, form: list[tuple[str, str]]) -> ApiRequest:
+    return ApiRequest("POST", url, urlencode(form).encode(), "application/x-www-form-urlencoded")
+
+
+def _create_sink(api: Api, base: str, url: str, *, dry_run: bool) -> dict[str, Any]:
+    """Our webhook sink, created (webhook sinks start active); on --dry-run the planned one."""
+    config = json.dumps({"destination": url, "method": "POST"})
+    wanted = {"description": SINK_DESCRIPTION, "sink_configuration": config, "sink_type": "webhook"}
+    print(f"{'would create' if dry_run else 'creating'} a webhook sink:")
+    print_changes([Change(k, ABSENT, v) for k, v in wanted.items()])
+    request = _form(
+        f"{base}/Sinks",
+        [("Description", SINK_DESCRIPTION), ("SinkConfiguration", config), ("SinkType", "webhook")],
+    )
+    if dry_run:
+        print(request.show())
+        return {"sid": NEW_SINK, "status": "active"}
+    status, answer = api.send(request)
+    sink = answer if isinstance(answer, dict) else {}
+    print(f"created sink {sink.get('sid', '')} → {url} ({sink.get('status')}, HTTP {status})")
+    return sink
+
+
+def _subscribed_types(api: Api, base: str, sink_sid: str) -> dict[str, tuple[str, Any]]:
+    """Event type -> (subscription SID, schema version), over every subscription of the sink."""
+    covered: dict[str, tuple[str, Any]] = {}
+    subscriptions = twilio_pages(api, f"{base}/Subscriptions", "subscriptions", {"SinkSid": sink_sid})
+    for subscription in subscriptions:
+        if subscription.get("sink_sid", sink_sid) != sink_sid:
+            continue  # the filter is Twilio's: never count another sink's subscription
+        sub_sid = str(subscription.get("sid"))
+        events = twilio_pages(
+            api, f"{base}/Subscriptions/{quote(sub_sid, safe='')}/SubscribedEvents", "types"
+        )
+        for event in events:
+            covered.setdefault(str(event.get("type")), (sub_sid, event.get("schema_version")))
+    return covered
+
+
+def _subscribe(
+    api: Api,
+    base: str,
+    sink: dict[str, Any],
+    covered: dict[str, tuple[str, Any]],
+    *,
+    url: str,
+    dry_run: bool,
+) -> None:
+    """A subscription for the Verify types the sink does not get yet (none when it gets them all)."""
+    sink_sid = str(sink.get("sid"))
+    for kind, (sub_sid, version) in covered.items():
+        if kind in VERIFY_EVENT_TYPES and version != VERIFY_SCHEMA_VERSION:
+            print(
+                f"note: subscription {sub_sid} gets {kind} in schema version {version}, not "
+                f"{VERIFY_SCHEMA_VERSION}; left as it is",
+                file=sys.stderr,
+            )
+    missing = [kind for kind in VERIFY_EVENT_TYPES if kind not in covered]
+    if not missing:
+        subscriptions = ", ".join(sorted({covered[kind][0] for kind in VERIFY_EVENT_TYPES}))
+        print(
+            f"already connected: sink {sink_sid} → {url} (active); subscription {subscriptions} "
+            f"covers the {len(VERIFY_EVENT_TYPES)} Verify verification event types"
+        )
+        return
+    form = [("Description", SUBSCRIPTION_DESCRIPTION), ("SinkSid", sink_sid)]
+    form += [
+        ("Types", json.dumps({"type": kind, "schema_version": VERIFY_SCHEMA_VERSION})) for kind in missing
+    ]
+    print(f"{'would create' if dry_run else 'creating'} a subscription for sink {sink_sid}, types:")
+    for kind in missing:
+        print(f"  + {kind} (schema version {VERIFY_SCHEMA_VERSION})")
+    request = _form(f"{base}/Subscriptions", form)
+    if dry_run:
+        print(request.show())
+        print("dry run: nothing was changed")
+        return
+    status, answer = api.send(request)
+    answer = answer if isinstance(answer, dict) else {}
+    print(f"created subscription {answer.get('sid', '')} → sink {sink_sid} (HTTP {status})")
+
+
+def _print_validation(base: str, sink: dict[str, Any], url: str) -> None:
+    """A sink that is not active gets no events, and Twilio refuses to subscribe it: how to validate."""
+    sid = quote(str(sink.get("sid")), safe="")
+    print(
+        f"sink {sink.get('sid')} → {url} is {sink.get('status') or 'of unknown status'}, not active: "
+        "Twilio sends it no events and creates no subscription for it until it is validated:"
+    )
+    print(f"  1. POST {base}/Sinks/{sid}/Test")
+    print(f"     Twilio sends a test event (type com.twilio.eventstreams.test-event) to {url}")
+    print(f"  2. POST {base}/Sinks/{sid}/Validate   with the form field TestId=<data.test_id of that event>")
+    print("  then run this command again (same account credentials, HTTP Basic).")
+
+
 # --- Vonage application --------------------------------------------------------------------------
 
 
@@ -606,13 +818,22 @@ def plan_vonage(app: dict[str, Any], urls: dict[str, str]) -> tuple[dict[str, An
     ):
         plan.set((*caps, "messages", "webhooks", hook, "address"), urls[output])
         plan.set((*caps, "messages", "webhooks", hook, "http_method"), "POST")
-    answer = (*caps, "voice", "webhooks", "answer_url")
-    plan.set((*answer, "address"), urls["VonageVoiceAnswerUrl"])
-    plan.set((*answer, "http_method"), "POST" if plan.get((*answer, "http_method")) == "POST" else "GET")
+    # The answer and fallback URLs keep POST if the application uses it, else GET (Vonage's default).
+    for hook, output in (
+        ("answer_url", "VonageVoiceAnswerUrl"),
+        ("fallback_answer_url", "VonageVoiceFallbackUrl"),
+    ):
+        ncco = (*caps, "voice", "webhooks", hook)
+        plan.set((*ncco, "address"), urls[output])
+        plan.set((*ncco, "http_method"), "POST" if plan.get((*ncco, "http_method")) == "POST" else "GET")
     plan.set((*caps, "voice", "webhooks", "event_url", "address"), urls["VonageVoiceEventUrl"])
     plan.set((*caps, "voice", "webhooks", "event_url", "http_method"), "POST")
     # The voice routes accept signed webhooks only (an unsigned answer request gets 503).
     plan.set((*caps, "voice", "signed_callbacks"), True)
+    # RTC (Conversation) events: their own event_url, signed like Voice (providers-more.md §1.2-1.3).
+    plan.set((*caps, "rtc", "webhooks", "event_url", "address"), urls["VonageRtcEventUrl"])
+    plan.set((*caps, "rtc", "webhooks", "event_url", "http_method"), "POST")
+    plan.set((*caps, "rtc", "signed_callbacks"), True)
     # Vonage's SDK: "Don't set the `version` field [of verify] when creating or updating an application."
     verify = body.get("capabilities", {}).get("verify")
     if isinstance(verify, dict):
@@ -641,7 +862,7 @@ def cmd_vonage(args: argparse.Namespace) -> int:
     print(f'Vonage application {app_id} "{app.get("name", "")}", URLs from {dep.source}')
     body, changes = plan_vonage(app, dep.urls)
     if not changes:
-        print("already connected: Verify, Messages and Voice webhooks point at Switchboard")
+        print("already connected: Verify, Messages, Voice and RTC webhooks point at Switchboard")
     else:
         print(f"{'would change' if args.dry_run else 'changing'}:")
         print_changes(changes)
@@ -664,6 +885,9 @@ def cmd_vonage(args: argparse.Namespace) -> int:
                     )
     method = _check_vonage_secret(dep, key, app_id)
     print_sms_settings(dep.urls, method)
+    print_dispatch_settings(dep.urls)
+    print_short_code_settings(dep.urls)
+    print_number_insight_callback(dep.urls)
     return EXIT_OK
 
 
@@ -711,6 +935,53 @@ def print_sms_settings(urls: dict[str, str], method: str | None) -> None:
     )
 
 
+def print_dispatch_settings(urls: dict[str, str]) -> None:
+    """Dispatch has no setting of its own: its callbacks go to the sending application's Messages
+    status URL (providers-more.md §2.2), which connect points at the Messages route."""
+    print()
+    print("Vonage Dispatch (closed to new users since 31 August 2025; no setting of its own)")
+    print(
+        "  A workflow's callbacks (each message's status, then the final report) are POSTed to the Messages\n"
+        "  Status URL of the application that sends it: for this one "
+        f"{urls['VonageMessagesStatusUrl']},\n"
+        "  the route for Messages API callbacks. Send Dispatch workflows from a separate application and\n"
+        "  set in Dashboard → Applications → that application → Messages:"
+    )
+    _print_table(
+        [
+            ("    Status URL", urls["VonageDispatchStatusUrl"]),
+            ("    Inbound URL", f"{urls['VonageMessagesInboundUrl']} (as here)"),
+        ]
+    )
+
+
+def print_short_code_settings(urls: dict[str, str]) -> None:
+    """US Short Codes have no webhook API and no signature: a secret URL token authenticates them
+    (shown as a placeholder, like the Number Insight token: connect never prints a secret)."""
+    query = "?token=<short_codes_token>"
+    print()
+    print("US Short Codes (set in the Dashboard; no API): append the short_codes_token of the stack's secret")
+    _print_table(
+        [
+            ("  Delivery receipts URL", urls["VonageShortCodesReceiptUrl"] + query),
+            ("  Inbound (STOP) URL", urls["VonageShortCodesInboundUrl"] + query),
+        ]
+    )
+    print(
+        "  Short-code receipts go to the account's default delivery-receipt webhook (Dashboard → API settings),\n"
+        "  the one SMS API receipts use too unless a message sets its own `callback`: if this account also\n"
+        f"  sends SMS, send them with callback={urls['VonageSmsReceiptUrl']} or use a separate\n"
+        "  (sub-)account for short codes. STOP requests go to the inbound webhook set for the short code\n"
+        "  (Dashboard → Numbers → Your numbers; else the account's default inbound SMS webhook)."
+    )
+
+
+def print_number_insight_callback(urls: dict[str, str]) -> None:
+    print()
+    print("Number Insight Advanced Async: the `callback` parameter of each request (not a setting)")
+    print(f"  {urls['VonageNumberInsightCallbackUrl']}?token=<number_insight_token from the stack's secret>")
+
+
 # --- parser --------------------------------------------------------------------------------------
 
 
@@ -743,11 +1014,16 @@ def add_parser(
     t = common(
         providers.add_parser(
             "twilio",
-            help="create or update the Verify Service webhook for /twilio/verify-push",
-            description="Create or update the Verify Push webhook of a Verify Service (Twilio Verify API v2).",
+            help="create or update the Verify Service webhook for /twilio/verify-push (or, with "
+            "--event-streams, the Event Streams sink for /twilio/event-streams)",
+            description="Create or update the Verify Push webhook of a Verify Service (Twilio Verify API v2); "
+            "with --event-streams, find or create the account's Event Streams webhook sink and subscribe it "
+            "to the Verify verification events (Twilio Events API v1).",
         )
     )
-    t.add_argument("--service", required=True, metavar="VA…", help="the Verify Service SID")
+    t.add_argument(
+        "--service", metavar="VA…", help="the Verify Service SID (required without --event-streams)"
+    )
     t.add_argument(
         "--events",
         action="append",
@@ -773,14 +1049,20 @@ def add_parser(
     action = t.add_mutually_exclusive_group()
     action.add_argument("--list", action="store_true", help="list the service's webhooks")
     action.add_argument("--remove", action="store_true", help="delete Switchboard's webhook")
+    action.add_argument(
+        "--event-streams",
+        action="store_true",
+        help="instead: a webhook sink for /twilio/event-streams subscribed to the Verify verification "
+        "events (account-wide: no --service)",
+    )
     t.set_defaults(func=cmd_twilio)
 
     v = common(
         providers.add_parser(
             "vonage",
-            help="set the application's Verify, Messages and Voice webhook URLs",
-            description="Point a Vonage application's Verify, Messages and Voice webhooks at the stack "
-            "(Application API v2), keeping every other setting.",
+            help="set the application's Verify, Messages, Voice and RTC webhook URLs",
+            description="Point a Vonage application's Verify, Messages, Voice and RTC webhooks at the stack "
+            "(Application API v2), keeping every other setting; print what has to be set by hand.",
         )
     )
     v.add_argument("--application", required=True, metavar="ID", help="the Vonage application ID")

@@ -1,10 +1,16 @@
-"""Fake Twilio Verify and Vonage Application APIs on 127.0.0.1, as documented, recording every request.
+"""Fake Twilio Verify, Twilio Events and Vonage Application APIs on 127.0.0.1, as documented,
+recording every request.
 
 - Twilio Verify API v2, Service Webhooks (twilio-python twilio/rest/verify/v2/service/webhook.py and
   Twilio's "Verify Push Webhooks" page): `GET|POST /v2/Services/{VA}/Webhooks`,
   `GET|POST|DELETE /v2/Services/{VA}/Webhooks/{YW}`; HTTP Basic (account SID : auth token); form
   bodies with `EventTypes` repeated; JSON answers; pages linked by `meta.next_page_url`; errors
   `{"code", "message", "more_info", "status"}`.
+- Twilio Events API v1 (twilio-python twilio/rest/events/v1/sink, subscription, subscribed_event;
+  Twilio's "Webhook Quickstart" and Sink resource pages): `GET|POST /v1/Sinks`, `GET|POST
+  /v1/Subscriptions` (`SinkSid` filter), `GET /v1/Subscriptions/{DF}/SubscribedEvents`; lists keyed
+  `sinks`, `subscriptions`, `types`; webhook sinks are active when created; a subscription needs an
+  active sink.
 - Vonage Application API v2 (Nexmo/api-specification definitions/application.v2.yml, and
   vonage-python-sdk application/): `GET|PUT /v2/applications/{id}`; HTTP Basic (API key : secret);
   JSON; errors `{"type", "title", "detail", "instance"}` (+ `invalid_parameters` on 400).
@@ -21,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 TWILIO_EVENT_TYPES = {
     "*",
@@ -138,6 +144,30 @@ def twilio_error(status: int, code: int, message: str) -> Answer:
     }
 
 
+def twilio_page(request: Recorded, items: list[Any], base: str, key: str, max_size: int) -> Answer:
+    """One page of a Twilio list: `key` holds the items, `meta` links the pages (filters kept)."""
+    size = min(int(request.query.get("PageSize", ["50"])[0]), max_size)
+    page = int(request.query.get("Page", ["0"])[0])
+    kept = [(k, v[0]) for k, v in sorted(request.query.items()) if k not in ("PageSize", "Page", "PageToken")]
+    filters = f"&{urlencode(kept)}" if kept else ""
+    chunk = items[page * size : (page + 1) * size]
+    more = (page + 1) * size < len(items)
+    return 200, {
+        key: chunk,
+        "meta": {
+            "page": page,
+            "page_size": size,
+            "first_page_url": f"{base}?PageSize={size}&Page=0{filters}",
+            "previous_page_url": f"{base}?PageSize={size}&Page={page - 1}{filters}" if page else None,
+            "url": f"{base}?PageSize={size}&Page={page}{filters}",
+            "next_page_url": f"{base}?PageSize={size}&Page={page + 1}&PageToken=PT{page + 1}{filters}"
+            if more
+            else None,
+            "key": key,
+        },
+    }
+
+
 @dataclass
 class FakeTwilio(FakeApi):
     accounts: dict[str, str] = field(default_factory=dict)  # account SID -> auth token
@@ -200,26 +230,9 @@ class FakeTwilio(FakeApi):
         return twilio_error(405, 20004, "Method not allowed")
 
     def _list(self, service: str, request: Recorded) -> Answer:
-        size = min(int(request.query.get("PageSize", ["50"])[0]), self.max_page_size)
-        page = int(request.query.get("Page", ["0"])[0])
-        hooks = list(self.webhooks[service].values())
-        chunk = hooks[page * size : (page + 1) * size]
+        hooks = [self._resource(service, h) for h in self.webhooks[service].values()]
         base = f"{self.base_url}/v2/Services/{service}/Webhooks"
-        more = (page + 1) * size < len(hooks)
-        return 200, {
-            "webhooks": [self._resource(service, h) for h in chunk],
-            "meta": {
-                "page": page,
-                "page_size": size,
-                "first_page_url": f"{base}?PageSize={size}&Page=0",
-                "previous_page_url": f"{base}?PageSize={size}&Page={page - 1}" if page else None,
-                "url": f"{base}?PageSize={size}&Page={page}",
-                "next_page_url": f"{base}?PageSize={size}&Page={page + 1}&PageToken=PT{page + 1}"
-                if more
-                else None,
-                "key": "webhooks",
-            },
-        }
+        return twilio_page(request, hooks, base, "webhooks", self.max_page_size)
 
     def _create(self, service: str, request: Recorded) -> Answer:
         hook: dict[str, Any] = {"webhook_method": "POST", "status": "enabled", "version": "v2"}
@@ -256,6 +269,179 @@ class FakeTwilio(FakeApi):
         if "EventTypes" in form:
             hook["event_types"] = form["EventTypes"]
         return None
+
+
+# --- Twilio Events API -----------------------------------------------------------------------------
+
+# The event types this fake's catalogue knows (Twilio answers 400 to an unknown type).
+EVENT_TYPES = {
+    *(
+        f"com.twilio.accountsecurity.verify.verification.{s}"
+        for s in ("pending", "approved", "canceled", "expired", "max-attempts-reached")
+    ),
+    "com.twilio.messaging.message.delivered",
+    "com.twilio.messaging.message.failed",
+}
+SINK_TYPES = {"kinesis", "webhook", "segment", "email"}
+
+
+@dataclass
+class FakeTwilioEvents(FakeApi):
+    accounts: dict[str, str] = field(default_factory=dict)  # account SID -> auth token
+    sinks: dict[str, dict[str, Any]] = field(default_factory=dict)  # DG -> resource
+    subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)  # DF -> resource
+    subscribed: dict[str, list[dict[str, Any]]] = field(
+        default_factory=dict
+    )  # DF -> [{type, schema_version}]
+    max_page_size: int = 1000
+
+    def add_sink(self, destination: str, method: str = "post", **fields: Any) -> dict[str, Any]:
+        sid = fields.pop("sid", None) or "DG" + secrets.token_hex(16)
+        self.sinks[sid] = {
+            "sid": sid,
+            "description": "a sink",
+            # Twilio answers the configuration as an object, the method lower-case (as its CLI shows).
+            "sink_configuration": {"destination": destination, "method": method.lower()},
+            "sink_type": "webhook",
+            "status": "active",
+            "date_created": "2026-01-01T00:00:00Z",
+            "date_updated": "2026-01-01T00:00:00Z",
+            "url": f"{self.base_url}/v1/Sinks/{sid}",
+            "links": {
+                "sink_test": f"{self.base_url}/v1/Sinks/{sid}/Test",
+                "sink_validate": f"{self.base_url}/v1/Sinks/{sid}/Validate",
+            },
+            **fields,
+        }
+        return self.sinks[sid]
+
+    def add_subscription(self, sink_sid: str, types: dict[str, int], **fields: Any) -> dict[str, Any]:
+        sid = fields.pop("sid", None) or "DF" + secrets.token_hex(16)
+        self.subscriptions[sid] = {
+            "account_sid": next(iter(self.accounts)),
+            "sid": sid,
+            "description": "a subscription",
+            "sink_sid": sink_sid,
+            "date_created": "2026-01-01T00:00:00Z",
+            "date_updated": "2026-01-01T00:00:00Z",
+            "url": f"{self.base_url}/v1/Subscriptions/{sid}",
+            "links": {"subscribed_events": f"{self.base_url}/v1/Subscriptions/{sid}/SubscribedEvents"},
+            **fields,
+        }
+        self.subscribed[sid] = [
+            {
+                "account_sid": next(iter(self.accounts)),
+                "type": kind,
+                "schema_version": version,
+                "subscription_sid": sid,
+                "url": f"{self.base_url}/v1/Subscriptions/{sid}/SubscribedEvents/{kind}",
+            }
+            for kind, version in types.items()
+        ]
+        return self.subscriptions[sid]
+
+    def types_of(self, sink_sid: str) -> dict[str, int]:
+        """Every event type the sink gets, over its subscriptions."""
+        return {
+            event["type"]: event["schema_version"]
+            for sid, subscription in self.subscriptions.items()
+            if subscription["sink_sid"] == sink_sid
+            for event in self.subscribed[sid]
+        }
+
+    def handle(self, request: Recorded) -> Answer:
+        auth = request.basic_auth()
+        if auth is None or self.accounts.get(auth[0]) != auth[1]:
+            return twilio_error(401, 20003, "Authenticate")
+        parts = request.path.strip("/").split("/")
+        route = (request.method, *parts[1:2], len(parts)) if parts[0] == "v1" else ()
+        if route == ("GET", "Sinks", 2):
+            items = [s for s in self.sinks.values() if _matches(s, request.query, {"Status": "status"})]
+            return twilio_page(request, items, f"{self.base_url}/v1/Sinks", "sinks", self.max_page_size)
+        if route == ("POST", "Sinks", 2):
+            return self._create_sink(request)
+        if route == ("GET", "Subscriptions", 2):
+            items = [
+                s for s in self.subscriptions.values() if _matches(s, request.query, {"SinkSid": "sink_sid"})
+            ]
+            base = f"{self.base_url}/v1/Subscriptions"
+            return twilio_page(request, items, base, "subscriptions", self.max_page_size)
+        if route == ("POST", "Subscriptions", 2):
+            return self._create_subscription(request)
+        if (
+            route == ("GET", "Subscriptions", 4)
+            and parts[3] == "SubscribedEvents"
+            and parts[2] in self.subscribed
+        ):
+            base = f"{self.base_url}/v1/Subscriptions/{parts[2]}/SubscribedEvents"
+            return twilio_page(request, self.subscribed[parts[2]], base, "types", self.max_page_size)
+        return twilio_error(404, 20404, f"The requested resource {request.path} was not found")
+
+    def _create_sink(self, request: Recorded) -> Answer:
+        form, problem = _form(request, ("Description", "SinkConfiguration", "SinkType"))
+        if problem:
+            return problem
+        if form["SinkType"][0] not in SINK_TYPES:
+            return twilio_error(400, 20001, "Invalid parameter: SinkType")
+        try:
+            config = json.loads(form["SinkConfiguration"][0])
+        except ValueError:
+            config = None
+        if form["SinkType"][0] == "webhook" and not (
+            isinstance(config, dict)
+            and isinstance(config.get("destination"), str)
+            and str(config.get("method", "")).upper() in ("POST", "GET")
+        ):
+            return twilio_error(400, 20001, "Invalid parameter: SinkConfiguration")
+        sink = self.add_sink(
+            config["destination"],
+            config["method"],
+            description=form["Description"][0],
+            sink_type=form["SinkType"][0],
+            status="active" if form["SinkType"][0] == "webhook" else "initialized",
+        )
+        return 201, sink
+
+    def _create_subscription(self, request: Recorded) -> Answer:
+        form, problem = _form(request, ("Description", "SinkSid", "Types"))
+        if problem:
+            return problem
+        sink = self.sinks.get(form["SinkSid"][0])
+        if sink is None:
+            return twilio_error(400, 20001, "Invalid parameter: SinkSid")
+        if sink["status"] != "active":
+            # "Sink must be active for the subscription to be created" (twilio-python); code: a guess.
+            return twilio_error(400, 20001, f"Sink {sink['sid']} is not active")
+        types: dict[str, int] = {}
+        for raw in form["Types"]:
+            try:
+                item = json.loads(raw)
+            except ValueError:
+                item = None
+            if not isinstance(item, dict) or item.get("type") not in EVENT_TYPES:
+                return twilio_error(400, 20001, f"Invalid parameter: Types ({raw})")
+            types[item["type"]] = int(item.get("schema_version", 1))
+        created = self.add_subscription(sink["sid"], types, description=form["Description"][0])
+        return 201, created
+
+
+def _matches(resource: dict[str, Any], query: dict[str, list[str]], filters: dict[str, str]) -> bool:
+    return all(resource.get(attr) == query[param][0] for param, attr in filters.items() if param in query)
+
+
+def _form(request: Recorded, required: tuple[str, ...]) -> tuple[dict[str, list[str]], Answer | None]:
+    if request.headers.get("content-type") != "application/x-www-form-urlencoded":
+        return {}, twilio_error(400, 20001, "Content-Type must be application/x-www-form-urlencoded")
+    form: dict[str, list[str]] = {}
+    for key, value in request.form:
+        form.setdefault(key, []).append(value)
+    for name in required:
+        if name not in form:
+            return form, twilio_error(400, 20001, f"Missing required parameter {name} in the post body")
+    unknown = set(form) - set(required)
+    if unknown:
+        return form, twilio_error(400, 20001, f"Unknown parameters {sorted(unknown)}")
+    return form, None
 
 
 # --- Vonage --------------------------------------------------------------------------------------

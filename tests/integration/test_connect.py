@@ -1,4 +1,4 @@
-"""`switchboard connect` against fake Twilio Verify and Vonage Application APIs on 127.0.0.1.
+"""`switchboard connect` against fake Twilio Verify, Twilio Events and Vonage Application APIs on 127.0.0.1.
 
 The fakes (tests/fakes_providers.py) answer as the providers document; the tests check the exact
 requests sent: paths, HTTP Basic credentials, form and JSON bodies, and that nothing is written
@@ -20,9 +20,16 @@ from moto import mock_aws
 
 from shared.ingress import ROUTES
 from switchboard import cli
-from switchboard.connect import ROUTE_OUTPUTS
+from switchboard.connect import BASE_OUTPUT, BASE_ROUTES, ROUTE_OUTPUTS
 from switchboard.template import load_template
-from tests.fakes_providers import FakeTwilio, FakeVonage, serve, twilio_error, vonage_error
+from tests.fakes_providers import (
+    FakeTwilio,
+    FakeTwilioEvents,
+    FakeVonage,
+    serve,
+    twilio_error,
+    vonage_error,
+)
 from tests.integration.conftest import fake_aws_env
 
 SID = "AC" + "1" * 32
@@ -321,16 +328,291 @@ def test_twilio_without_any_credentials_says_where_they_come_from(
     assert twilio.requests == []
 
 
+# --- Twilio Event Streams ------------------------------------------------------------------------
+
+STREAM_URL = f"{BASE}/twilio/event-streams"
+VERIFY_TYPES = [  # Twilio's Verify "Verification Status" event types, written out (providers-more.md §7.4)
+    "com.twilio.accountsecurity.verify.verification.pending",
+    "com.twilio.accountsecurity.verify.verification.approved",
+    "com.twilio.accountsecurity.verify.verification.canceled",
+    "com.twilio.accountsecurity.verify.verification.expired",
+    "com.twilio.accountsecurity.verify.verification.max-attempts-reached",
+]
+
+
+@pytest.fixture
+def events(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTwilioEvents]:
+    with serve(FakeTwilioEvents(accounts={SID: TOKEN, OTHER_SID: OTHER_TOKEN})) as fake:
+        assert isinstance(fake, FakeTwilioEvents)
+        monkeypatch.setenv("SWITCHBOARD_TWILIO_EVENTS_API", fake.base_url + "/v1")
+        monkeypatch.setenv("TWILIO_ACCOUNT_SID", SID)
+        monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
+        yield fake
+
+
+def connect_events(*extra: str) -> list[str]:
+    return ["connect", "twilio", "--event-streams", "--base-url", BASE, *extra]
+
+
+def calls(fake: FakeTwilioEvents) -> list[tuple[str, str]]:
+    return [(r.method, r.path) for r in fake.requests]
+
+
+def test_event_streams_first_run_creates_the_sink_and_subscribes_it_to_the_verify_types(
+    run: Any, events: FakeTwilioEvents
+):
+    result = run(*connect_events())
+
+    assert result.code == 0, result.err
+    assert calls(events) == [("GET", "/v1/Sinks"), ("POST", "/v1/Sinks"), ("POST", "/v1/Subscriptions")]
+    for request in events.requests:
+        assert request.headers["authorization"] == basic(SID, TOKEN)
+    create_sink, subscribe = events.writes
+    assert create_sink.headers["content-type"] == FORM
+    form = dict(create_sink.form)
+    assert list(form) == ["Description", "SinkConfiguration", "SinkType"]
+    assert json.loads(form["SinkConfiguration"]) == {"destination": STREAM_URL, "method": "POST"}
+    assert form["SinkType"] == "webhook"
+    (sink,) = events.sinks.values()
+    assert [k for k, _ in subscribe.form[:2]] == ["Description", "SinkSid"]
+    assert subscribe.form[1] == ("SinkSid", sink["sid"])
+    assert [json.loads(v) for k, v in subscribe.form if k == "Types"] == [
+        {"type": kind, "schema_version": 1} for kind in VERIFY_TYPES
+    ]
+    assert events.types_of(sink["sid"]) == dict.fromkeys(VERIFY_TYPES, 1)
+    assert f"created sink {sink['sid']}" in result.out
+    (subscription,) = events.subscriptions
+    assert f"created subscription {subscription}" in result.out
+
+
+def test_event_streams_second_run_sends_no_write_reading_every_page(run: Any, events: FakeTwilioEvents):
+    assert run(*connect_events()).code == 0
+    events.requests.clear()
+    events.max_page_size = 2  # the five subscribed types now come in three pages
+    for i in range(3):
+        events.add_sink(f"https://other.example.com/{i}")
+
+    second = run(*connect_events())
+
+    assert second.code == 0, second.err
+    assert events.writes == []
+    (sink,) = [s for s in events.sinks.values() if s["sink_configuration"]["destination"] == STREAM_URL]
+    (subscription,) = events.subscriptions
+    assert [r.query.get("Page", ["0"])[0] for r in events.requests if r.path == "/v1/Sinks"] == ["0", "1"]
+    (listing,) = [r for r in events.requests if r.path == "/v1/Subscriptions"]
+    assert listing.query["SinkSid"] == [sink["sid"]]
+    types_pages = [r for r in events.requests if r.path.endswith("/SubscribedEvents")]
+    assert [r.path for r in types_pages] == [f"/v1/Subscriptions/{subscription}/SubscribedEvents"] * 3
+    assert "already connected" in second.out
+
+
+def test_event_streams_dry_run_sends_no_post_and_shows_both_requests(run: Any, events: FakeTwilioEvents):
+    result = run(*connect_events("--dry-run"))
+
+    assert result.code == 0, result.err
+    assert events.writes == []
+    assert events.sinks == {} and events.subscriptions == {}
+    assert f"POST {events.base_url}/v1/Sinks\n" in result.out
+    assert f"POST {events.base_url}/v1/Subscriptions\n" in result.out
+    assert "Authorization: Basic <redacted>" in result.out
+    assert "SinkType=webhook" in result.out
+    for kind in VERIFY_TYPES:
+        assert f"+ {kind}" in result.out
+    assert "dry run: nothing was changed" in result.out
+
+
+def test_event_streams_dry_run_on_a_partly_subscribed_sink_plans_only_the_missing_types(
+    run: Any, events: FakeTwilioEvents
+):
+    sink = events.add_sink(STREAM_URL)
+    events.add_subscription(sink["sid"], {VERIFY_TYPES[0]: 1, VERIFY_TYPES[1]: 1})
+
+    result = run(*connect_events("--dry-run"))
+
+    assert result.code == 0, result.err
+    assert events.writes == []
+    assert "would create a subscription" in result.out
+    assert [kind for kind in VERIFY_TYPES if f"+ {kind} " in result.out] == VERIFY_TYPES[2:]
+    assert "would create a webhook sink" not in result.out
+
+
+def test_event_streams_existing_sink_gets_a_subscription_for_the_missing_types_only(
+    run: Any, events: FakeTwilioEvents
+):
+    sink = events.add_sink(STREAM_URL, description="made by hand")
+    events.add_subscription(
+        sink["sid"], {VERIFY_TYPES[0]: 1, VERIFY_TYPES[3]: 1, "com.twilio.messaging.message.delivered": 1}
+    )
+
+    result = run(*connect_events())
+
+    assert result.code == 0, result.err
+    (subscribe,) = events.writes
+    assert (subscribe.method, subscribe.path) == ("POST", "/v1/Subscriptions")
+    assert ("SinkSid", sink["sid"]) in subscribe.form
+    sent = [json.loads(v)["type"] for k, v in subscribe.form if k == "Types"]
+    assert sent == [VERIFY_TYPES[1], VERIFY_TYPES[2], VERIFY_TYPES[4]]
+    assert events.types_of(sink["sid"]) == {
+        **dict.fromkeys(VERIFY_TYPES, 1),
+        "com.twilio.messaging.message.delivered": 1,
+    }
+    assert run(*connect_events()).code == 0
+    assert len(events.writes) == 1
+
+
+def test_event_streams_a_sink_for_another_url_is_left_alone(run: Any, events: FakeTwilioEvents):
+    other = events.add_sink("https://old-api.example.com/twilio/event-streams", description="switchboard")
+    events.add_subscription(other["sid"], dict.fromkeys(VERIFY_TYPES, 1))
+    before = copy.deepcopy((events.sinks, events.subscriptions, events.subscribed))
+
+    result = run(*connect_events())
+
+    assert result.code == 0, result.err
+    create_sink, subscribe = events.writes
+    assert create_sink.path == "/v1/Sinks"
+    (ours,) = [s for s in events.sinks.values() if s["sid"] != other["sid"]]
+    assert ("SinkSid", ours["sid"]) in subscribe.form
+    assert {sid: events.sinks[sid] for sid in before[0]} == before[0]
+    assert {sid: events.subscriptions[sid] for sid in before[1]} == before[1]
+    assert {sid: events.subscribed[sid] for sid in before[2]} == before[2]
+
+
+@pytest.mark.parametrize("status", ["initialized", "validating", "failed"])
+def test_event_streams_an_inactive_sink_is_reported_with_how_to_validate_it(
+    run: Any, events: FakeTwilioEvents, status: str
+):
+    sink = events.add_sink(STREAM_URL, status=status)
+
+    result = run(*connect_events())
+
+    assert result.code == 1
+    assert events.writes == []
+    assert f"is {status}, not active" in result.out
+    assert f"POST {events.base_url}/v1/Sinks/{sink['sid']}/Test" in result.out
+    assert f"POST {events.base_url}/v1/Sinks/{sink['sid']}/Validate" in result.out
+    assert "TestId=<data.test_id of that event>" in result.out
+
+
+def test_event_streams_prefers_an_active_sink_when_several_deliver_to_our_url(
+    run: Any, events: FakeTwilioEvents
+):
+    events.add_sink(STREAM_URL, status="failed")
+    active = events.add_sink(STREAM_URL)
+    events.add_subscription(active["sid"], dict.fromkeys(VERIFY_TYPES, 1))
+
+    result = run(*connect_events())
+
+    assert result.code == 0, result.err
+    assert events.writes == []
+    assert f"already connected: sink {active['sid']}" in result.out
+    assert "also delivers to" in result.err
+
+
+def test_event_streams_a_get_sink_and_another_schema_version_are_reported_not_rewritten(
+    run: Any, events: FakeTwilioEvents
+):
+    sink = events.add_sink(STREAM_URL, method="GET")
+    events.add_subscription(sink["sid"], dict.fromkeys(VERIFY_TYPES, 3))
+
+    result = run(*connect_events())
+
+    assert result.code == 0, result.err
+    assert events.writes == []
+    assert "calls with GET, not POST" in result.err
+    assert "schema version 3, not 1" in result.err
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        pytest.param(
+            {"env": {"TWILIO_AUTH_TOKEN": "wrong-token"}},
+            ["Twilio answered HTTP 401 (error 20003): Authenticate"],
+            id="bad-credentials",
+        ),
+        pytest.param(
+            {"fail": twilio_error(400, 20001, "Invalid parameter: SinkConfiguration")},
+            [
+                "Twilio answered HTTP 400 (error 20001): Invalid parameter: SinkConfiguration",
+                "https://www.twilio.com/docs/errors/20001",
+            ],
+            id="sink-validation",
+        ),
+    ],
+)
+def test_event_streams_errors_are_shown_with_twilios_own_message_and_exit_1(
+    run: Any,
+    events: FakeTwilioEvents,
+    monkeypatch: pytest.MonkeyPatch,
+    setup: dict[str, Any],
+    expected: list[str],
+):
+    for name, value in setup.get("env", {}).items():
+        monkeypatch.setenv(name, value)
+    if "fail" in setup:
+        events.fail_next["POST"] = setup["fail"]
+
+    result = run(*connect_events())
+
+    assert result.code == 1
+    for text in expected:
+        assert text in result.err
+    assert events.subscriptions == {}
+
+
+def test_event_streams_a_refused_subscription_is_twilios_error(run: Any, events: FakeTwilioEvents):
+    events.add_sink(STREAM_URL)
+    events.fail_next["POST"] = twilio_error(400, 20001, "Invalid parameter: Types")
+
+    result = run(*connect_events())
+
+    assert result.code == 1
+    assert "Twilio answered HTTP 400 (error 20001): Invalid parameter: Types" in result.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--event-streams", "--base-url", BASE, "--service", SERVICE], "takes no --service"),
+        (["--event-streams", "--base-url", BASE, "--events", "factor.verified"], "or --events"),
+        (["--event-streams"], "--stack NAME"),
+        (["--base-url", BASE], "--service VA… is required"),
+    ],
+)
+def test_event_streams_usage_errors_exit_2_before_any_request(
+    run: Any, events: FakeTwilioEvents, argv: list[str], message: str
+):
+    result = run("connect", "twilio", *argv)
+
+    assert result.code == 2
+    assert message in result.err
+    assert events.requests == []
+
+
+def test_event_streams_is_not_combined_with_list_or_remove(
+    events: FakeTwilioEvents, capsys: pytest.CaptureFixture[str]
+):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(connect_events("--remove"))
+
+    assert exited.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    assert events.requests == []
+
+
 # --- the stack: outputs, PublicBaseUrl, secret ---------------------------------------------------
 
 
 EXECUTE_API = "https://abc123.execute-api.us-east-1.amazonaws.com"
 
 
-def _create_stack(secret: dict[str, Any], public_base_url: str = "") -> None:
+def _create_stack(secret: dict[str, Any], public_base_url: str = "", without: tuple[str, ...] = ()) -> None:
     arn = boto3.client("secretsmanager").create_secret(Name="sb", SecretString=json.dumps(secret))["ARN"]
     outputs = {name: {"Value": EXECUTE_API + path} for name, path in ROUTE_OUTPUTS.items()}
+    outputs[BASE_OUTPUT] = {"Value": public_base_url or EXECUTE_API}
     outputs["SecretArn"] = {"Value": arn}
+    for name in without:
+        del outputs[name]
     template = {
         "Parameters": {"PublicBaseUrl": {"Type": "String", "Default": ""}},
         "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
@@ -404,11 +686,53 @@ def test_twilio_warns_when_the_stacks_secret_lacks_the_accounts_token(
     assert f"no twilio.auth_tokens entry for {SID}" in result.err
 
 
-def test_route_paths_are_the_template_outputs_and_the_receivers_routes():
+def test_event_streams_with_stack_point_the_sink_at_its_webhook_base_url(
+    run: Any, events: FakeTwilioEvents, monkeypatch: pytest.MonkeyPatch, aws: None
+):
+    monkeypatch.delenv("TWILIO_ACCOUNT_SID")
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN")
+    _create_stack({"twilio": {"auth_tokens": {SID: [TOKEN]}}})
+
+    result = run("connect", "twilio", "--event-streams", "--stack", "switchboard")
+
+    assert result.code == 0, result.err
+    (sink,) = events.sinks.values()
+    assert sink["sink_configuration"]["destination"] == f"{EXECUTE_API}/twilio/event-streams"
+    assert {r.headers["authorization"] for r in events.requests} == {basic(SID, TOKEN)}
+
+
+def test_event_streams_with_stack_public_base_url_use_it(run: Any, events: FakeTwilioEvents, aws: None):
+    _create_stack({"twilio": {"auth_tokens": {SID: [TOKEN]}}}, public_base_url="https://hooks.acme.test/")
+
+    result = run("connect", "twilio", "--event-streams", "--stack", "switchboard")
+
+    assert result.code == 0, result.err
+    (sink,) = events.sinks.values()
+    assert sink["sink_configuration"]["destination"] == "https://hooks.acme.test/twilio/event-streams"
+
+
+def test_a_stack_without_the_webhook_base_url_output_is_an_older_template(
+    run: Any, vonage: FakeVonage, aws: None
+):
+    _create_stack({}, without=(BASE_OUTPUT,))
+
+    result = run("connect", "vonage", "--application", APP_ID, "--stack", "switchboard")
+
+    assert result.code == 1
+    assert f"has no output {BASE_OUTPUT}" in result.err
+    assert vonage.requests == []
+
+
+def test_route_paths_are_the_template_outputs():
     outputs = load_template()["Outputs"]
     for output, path in ROUTE_OUTPUTS.items():
         assert outputs[output]["Value"]["Fn::Join"][1][-1] == path, output
-        assert path in ROUTES
+    assert BASE_OUTPUT in outputs  # the base of the BASE_ROUTES URLs
+
+
+@pytest.mark.parametrize("path", sorted({*ROUTE_OUTPUTS.values(), *BASE_ROUTES.values()}))
+def test_every_path_connect_gives_a_provider_is_a_receivers_route(path: str):
+    assert path in ROUTES
 
 
 # --- Vonage --------------------------------------------------------------------------------------
@@ -493,7 +817,10 @@ def test_vonage_puts_back_the_application_with_only_the_webhooks_changed(run: An
     expected = rich_application()
     voice = expected["capabilities"]["voice"]["webhooks"]
     voice["answer_url"]["address"] = f"{BASE}/vonage/voice/answer"  # GET kept, timeouts kept
+    voice["fallback_answer_url"]["address"] = f"{BASE}/vonage/voice/fallback"  # GET kept
     voice["event_url"] = {"address": f"{BASE}/vonage/voice/event", "http_method": "POST"}
+    rtc = expected["capabilities"]["rtc"]["webhooks"]
+    rtc["event_url"]["address"] = f"{BASE}/vonage/rtc/event"
     messages = expected["capabilities"]["messages"]["webhooks"]
     messages["inbound_url"]["address"] = f"{BASE}/vonage/messages/inbound"
     messages["status_url"]["address"] = f"{BASE}/vonage/messages/status"
@@ -554,6 +881,7 @@ def test_vonage_keeps_a_post_answer_method_and_creates_missing_capabilities(run:
             "voice": {
                 "webhooks": {
                     "answer_url": {"address": f"{BASE}/vonage/voice/answer", "http_method": "POST"},
+                    "fallback_answer_url": {"address": f"{BASE}/vonage/voice/fallback", "http_method": "GET"},
                     "event_url": {"address": f"{BASE}/vonage/voice/event", "http_method": "POST"},
                 },
                 "signed_callbacks": True,
@@ -567,6 +895,10 @@ def test_vonage_keeps_a_post_answer_method_and_creates_missing_capabilities(run:
                     "inbound_url": {"address": f"{BASE}/vonage/messages/inbound", "http_method": "POST"},
                     "status_url": {"address": f"{BASE}/vonage/messages/status", "http_method": "POST"},
                 },
+            },
+            "rtc": {
+                "webhooks": {"event_url": {"address": f"{BASE}/vonage/rtc/event", "http_method": "POST"}},
+                "signed_callbacks": True,
             },
         },
     }
@@ -593,6 +925,75 @@ def test_vonage_leaves_out_the_verify_version_its_sdk_says_not_to_set(run: Any, 
     assert vonage.writes[0].json()["capabilities"]["verify"] == {
         "webhooks": {"status_url": {"address": f"{BASE}/vonage/verify", "http_method": "POST"}}
     }
+
+
+def test_vonage_sets_the_signed_rtc_event_url_and_keeps_a_post_fallback_method(run: Any, vonage: FakeVonage):
+    caps = vonage.applications[APP_ID]["capabilities"]
+    caps["rtc"] = {"webhooks": {"event_url": {"address": "https://x.example.com/rtc", "http_method": "GET"}}}
+    caps["voice"]["webhooks"]["fallback_answer_url"]["http_method"] = "POST"
+
+    result = run(*connect_vonage())
+
+    assert result.code == 0, result.err
+    written = vonage.writes[0].json()["capabilities"]
+    assert written["rtc"] == {
+        "webhooks": {"event_url": {"address": f"{BASE}/vonage/rtc/event", "http_method": "POST"}},
+        "signed_callbacks": True,
+    }
+    assert written["voice"]["webhooks"]["fallback_answer_url"] == {
+        "address": f"{BASE}/vonage/voice/fallback",
+        "http_method": "POST",
+    }
+    out = squeezed(result.out)
+    assert "capabilities.rtc.signed_callbacks (absent) → true" in out
+    assert "capabilities.rtc.webhooks.event_url.http_method GET → POST" in out
+    assert run(*connect_vonage()).code == 0
+    assert [r.method for r in vonage.requests] == ["GET", "PUT", "GET"]
+
+
+def test_vonage_dry_run_shows_the_rtc_and_fallback_changes(run: Any, vonage: FakeVonage):
+    result = run(*connect_vonage("--dry-run"))
+
+    assert result.code == 0, result.err
+    assert vonage.writes == []
+    out = squeezed(result.out)
+    assert (
+        f"capabilities.rtc.webhooks.event_url.address https://rtc.example.com/event → {BASE}/vonage/rtc/event"
+        in out
+    )
+    assert (
+        "capabilities.voice.webhooks.fallback_answer_url.address https://fallback.example.com/answer → "
+        f"{BASE}/vonage/voice/fallback" in out
+    )
+
+
+def test_vonage_prints_the_dispatch_short_code_and_number_insight_urls_to_set_by_hand(
+    run: Any, vonage: FakeVonage
+):
+    result = run(*connect_vonage())
+
+    assert result.code == 0, result.err
+    dispatch = result.out[result.out.index("Vonage Dispatch") : result.out.index("US Short Codes")]
+    assert f"{BASE}/vonage/messages/status" in dispatch  # where Dispatch callbacks go today
+    assert f"Status URL {BASE}/vonage/dispatch/status" in squeezed(dispatch)
+    assert "separate application" in dispatch
+    short_codes = result.out[result.out.index("US Short Codes") : result.out.index("Number Insight")]
+    assert f"{BASE}/vonage/short-codes/receipt?token=<short_codes_token>" in short_codes
+    assert f"{BASE}/vonage/short-codes/inbound?token=<short_codes_token>" in short_codes
+    assert f"callback={BASE}/vonage/sms/receipt" in short_codes
+    assert f"{BASE}/vonage/number-insight?token=<number_insight_token" in result.out
+
+
+def test_vonage_never_prints_the_url_tokens_of_the_stacks_secret(run: Any, vonage: FakeVonage, aws: None):
+    _create_stack({"number_insight_token": "ni-token-SECRET-0123456789"})
+
+    result = run("connect", "vonage", "--application", APP_ID, "--stack", "switchboard")
+
+    assert result.code == 0, result.err
+    assert "ni-token-SECRET" not in result.out + result.err
+    assert f"{EXECUTE_API}/vonage/short-codes/receipt?token=<short_codes_token>" in result.out
+    rtc = vonage.writes[0].json()["capabilities"]["rtc"]["webhooks"]["event_url"]
+    assert rtc["address"] == f"{EXECUTE_API}/vonage/rtc/event"
 
 
 def test_vonage_prints_the_sms_settings_to_set_by_hand(run: Any, vonage: FakeVonage):
