@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from shared import providers
 from shared.config import ProviderSecrets, Settings
@@ -339,6 +340,8 @@ def build_cases(secrets: ProviderSecrets, at: int) -> list[Case]:
         to_event(req, at=at),
     )
 
+    _more_vonage_cases(signed, add, by_name, secrets, at)
+
     # Routing.
     add(
         "http/negative/unknown-route.json",
@@ -365,6 +368,98 @@ def build_cases(secrets: ProviderSecrets, at: int) -> list[Case]:
         to_event(signed(verify, "r"), at=at),
     )
     return cases
+
+
+def _more_vonage_cases(
+    signed: Callable[..., SignedRequest],
+    add: Callable[[str, str, str, int, str | None, dict[str, Any]], None],
+    by_name: dict[str, Sample],
+    secrets: ProviderSecrets,
+    at: int,
+) -> None:
+    """RTC, Dispatch, the voice fallback and US Short Codes: their other encodings and rejections."""
+    V = "VonageFunction"
+    rtc, dispatch = by_name["rtc/member-joined"], by_name["dispatch/message-status-delivered"]
+    fallback, short_code = by_name["voice/fallback-event-input"], by_name["short_codes/receipt-delivered"]
+
+    # Valid variants.
+    add(
+        "http/variants/voice-fallback-post.json",
+        V,
+        "valid",
+        200,
+        None,
+        to_event(signed(fallback, "p", method="POST"), at=at),
+    )
+    for encoding in ("form", "json"):
+        req = signed(short_code, encoding, method="POST", encoding=encoding)
+        add(
+            f"http/variants/short-codes-receipt-post-{encoding}.json",
+            V,
+            "valid",
+            200,
+            None,
+            to_event(req, at=at),
+        )
+
+    # JWT rejections on the new JWT routes: unsigned (503, Vonage retries signed), tampered, stale.
+    for name, s in (("rtc", rtc), ("dispatch", dispatch), ("voice-fallback", fallback)):
+        req = signed(s, "u")
+        del req.headers["authorization"]
+        add(
+            f"http/negative/{name}-unsigned.json",
+            V,
+            "unsigned",
+            503,
+            "signature_missing",
+            to_event(req, at=at),
+        )
+        req = signed(s, "t", method="POST")
+        req.body = req.body.replace(b'"7"', b'"9"').replace(b"joined", b"left").replace(b"delivered", b"read")
+        add(
+            f"http/negative/{name}-tampered.json",
+            V,
+            "tampered",
+            401,
+            "payload_hash_mismatch",
+            to_event(req, at=at),
+        )
+        req = signed(s, "s", now=at - 25 * 3600)
+        add(f"http/negative/{name}-stale.json", V, "replayed", 401, "token_expired", to_event(req, at=at))
+    orphan = Sample("rtc/orphan", rtc.route, {k: v for k, v in rtc.payload.items() if k != "conversation_id"})
+    add(
+        "http/negative/rtc-id-without-conversation.json",
+        V,
+        "malformed",
+        400,
+        "missing_field",
+        to_event(signed(orphan, "o"), at=at),
+    )
+
+    # US Short Codes URL token: missing, wrong, and Number Insight's token (each product its own).
+    ni_token = secrets.number_insight_token or ""
+    for case, code, token in (
+        ("no-token", "signature_missing", None),
+        ("wrong-token", "signature_invalid", "guessed-token-guessed-token"),
+        ("number-insight-token", "signature_invalid", ni_token),
+    ):
+        req = signed(short_code, case, method="GET")
+        base, _, query = req.url.partition("?")
+        params = [p for p in query.split("&") if not p.startswith("token=")]
+        params += [] if token is None else [urlencode({"token": token})]
+        req.url = base + "?" + "&".join(params)
+        status = "unsigned" if token is None else "tampered"
+        add(f"http/negative/short-codes-{case}.json", V, status, 401, code, to_event(req, at=at))
+    req = signed(by_name["number_insight/result-success"], "sc")
+    req.url = req.url.split("?")[0] + "?" + urlencode({"token": secrets.short_codes_token or ""})
+    add(
+        "http/negative/number-insight-short-codes-token.json",
+        V,
+        "tampered",
+        401,
+        "signature_invalid",
+        to_event(req, at=at),
+    )
 
 
 def _newest(secrets: ProviderSecrets) -> str:
