@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from shared import providers
 from shared.config import ProviderSecrets, Settings
 from shared.errors import (
     BadRequest,
@@ -183,6 +184,24 @@ def test_in_a_conversation_the_latest_event_is_current_until_it_is_deleted() -> 
     assert not supersedes(created, "2020-01-01T00:00:03.000Z", joined, "2020-01-01T00:00:02.000Z")
     assert supersedes(deleted, "2020-01-01T00:00:04.000Z", joined, "2020-01-01T00:00:05.000Z")
     assert not supersedes(joined, "2020-01-01T00:00:09.000Z", deleted, "2020-01-01T00:00:04.000Z")
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        ("leg_answered", "leg.status.update"),
+        ("member_left", "member.left"),
+        ("conversation_deleted", "conversation.deleted"),
+    ],
+)
+def test_send_status_makes_an_rtc_event_with_that_status_and_its_own_id(status: str, kind: str) -> None:
+    hook = providers.product("rtc").with_status
+    assert hook is not None
+    original = event("rtc", None, payload("rtc/member-joined"))
+    changed = event("rtc", None, hook(payload("rtc/member-joined"), status))
+    again = event("rtc", None, hook(payload("rtc/member-joined"), status))
+    assert (changed["type"], changed["status"]) == (f"rtc.{kind}", status)
+    assert changed["event_id"] == again["event_id"] != original["event_id"]
 
 
 # --- Dispatch -------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ Decisions where the reference is unknown (README, "RTC events"):
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -96,6 +97,21 @@ def _channel(event_type: str, data: Mapping[str, Any]) -> str | None:
     return kind if isinstance(kind, str) and kind else None
 
 
+def with_status(payload: dict[str, Any], status: str) -> dict[str, Any]:
+    """``send --status``: ``leg_<s>`` is a leg update with ``body.status`` s, any other status the
+    type it spells (``member_left`` is ``member:left``). An event with a sequence id gets one per
+    status (the same status again: a retry, one event)."""
+    if status.startswith("leg_") and len(status) > 4:
+        body = payload.get("body")
+        payload["type"] = "leg:status:update"
+        payload["body"] = {**(body if isinstance(body, dict) else {}), "status": status.removeprefix("leg_")}
+    else:
+        payload["type"] = status.replace("_", ":")
+    if "id" in payload:
+        payload["id"] = 1 + zlib.crc32(status.encode()) % 10**6
+    return payload
+
+
 PRODUCT = Product(
     provider="vonage",
     name="rtc",
@@ -107,4 +123,5 @@ PRODUCT = Product(
     routes=(Route("/vonage/rtc/event", ("POST",), "vonage", "vonage_jwt", "rtc"),),
     samples="rtc",
     natural_key="conversation_id (or cid) + id; without id: subject + type + SHA-256 of the payload",
+    with_status=with_status,
 )
