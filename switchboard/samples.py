@@ -370,6 +370,10 @@ def build_cases(secrets: ProviderSecrets, at: int) -> list[Case]:
     return cases
 
 
+# (file, case, HTTP status, error code, request): a generated case for VonageFunction.
+Row = tuple[str, str, int, str | None, SignedRequest]
+
+
 def _more_vonage_cases(
     signed: Callable[..., SignedRequest],
     add: Callable[[str, str, str, int, str | None, dict[str, Any]], None],
@@ -378,88 +382,99 @@ def _more_vonage_cases(
     at: int,
 ) -> None:
     """RTC, Dispatch, the voice fallback and US Short Codes: their other encodings and rejections."""
-    V = "VonageFunction"
-    rtc, dispatch = by_name["rtc/member-joined"], by_name["dispatch/message-status-delivered"]
-    fallback, short_code = by_name["voice/fallback-event-input"], by_name["short_codes/receipt-delivered"]
+    for file, case, status, code, req in (
+        *_new_jwt_route_rows(signed, by_name, at),
+        *_short_code_rows(signed, by_name, secrets),
+    ):
+        add(file, "VonageFunction", case, status, code, to_event(req, at=at))
 
-    # Valid variants.
-    add(
-        "http/variants/voice-fallback-post.json",
-        V,
-        "valid",
-        200,
-        None,
-        to_event(signed(fallback, "p", method="POST"), at=at),
+
+def _new_jwt_route_rows(
+    signed: Callable[..., SignedRequest], by_name: dict[str, Sample], at: int
+) -> list[Row]:
+    """The fallback by POST; on each new JWT route a request unsigned (503: Vonage retries signed),
+    tampered and stale; an RTC sequence id without its conversation."""
+    fallback, rtc = by_name["voice/fallback-event-input"], by_name["rtc/member-joined"]
+    rows: list[Row] = [
+        ("http/variants/voice-fallback-post.json", "valid", 200, None, signed(fallback, "p", method="POST"))
+    ]
+    for name, s in (
+        ("rtc", rtc),
+        ("dispatch", by_name["dispatch/message-status-delivered"]),
+        ("voice-fallback", fallback),
+    ):
+        unsigned = signed(s, "u")
+        del unsigned.headers["authorization"]
+        tampered = signed(s, "t", method="POST")
+        tampered.body = (
+            tampered.body.replace(b'"7"', b'"9"').replace(b"joined", b"left").replace(b"delivered", b"read")
+        )
+        rows += [
+            (f"http/negative/{name}-unsigned.json", "unsigned", 503, "signature_missing", unsigned),
+            (f"http/negative/{name}-tampered.json", "tampered", 401, "payload_hash_mismatch", tampered),
+            (
+                f"http/negative/{name}-stale.json",
+                "replayed",
+                401,
+                "token_expired",
+                signed(s, "s", now=at - 25 * 3600),
+            ),
+        ]
+    orphan = Sample("rtc/orphan", rtc.route, {k: v for k, v in rtc.payload.items() if k != "conversation_id"})
+    rows.append(
+        (
+            "http/negative/rtc-id-without-conversation.json",
+            "malformed",
+            400,
+            "missing_field",
+            signed(orphan, "o"),
+        )
     )
-    for encoding in ("form", "json"):
-        req = signed(short_code, encoding, method="POST", encoding=encoding)
-        add(
-            f"http/variants/short-codes-receipt-post-{encoding}.json",
-            V,
+    return rows
+
+
+def _short_code_rows(
+    signed: Callable[..., SignedRequest], by_name: dict[str, Sample], secrets: ProviderSecrets
+) -> list[Row]:
+    """Short-code receipts by POST form and JSON; the URL token missing, wrong, or Number Insight's
+    (each product its own), and the short codes' token on the Number Insight route."""
+    receipt = by_name["short_codes/receipt-delivered"]
+    rows: list[Row] = [
+        (
+            f"http/variants/short-codes-receipt-post-{enc}.json",
             "valid",
             200,
             None,
-            to_event(req, at=at),
+            signed(receipt, enc, method="POST", encoding=enc),
         )
-
-    # JWT rejections on the new JWT routes: unsigned (503, Vonage retries signed), tampered, stale.
-    for name, s in (("rtc", rtc), ("dispatch", dispatch), ("voice-fallback", fallback)):
-        req = signed(s, "u")
-        del req.headers["authorization"]
-        add(
-            f"http/negative/{name}-unsigned.json",
-            V,
-            "unsigned",
-            503,
-            "signature_missing",
-            to_event(req, at=at),
-        )
-        req = signed(s, "t", method="POST")
-        req.body = req.body.replace(b'"7"', b'"9"').replace(b"joined", b"left").replace(b"delivered", b"read")
-        add(
-            f"http/negative/{name}-tampered.json",
-            V,
-            "tampered",
-            401,
-            "payload_hash_mismatch",
-            to_event(req, at=at),
-        )
-        req = signed(s, "s", now=at - 25 * 3600)
-        add(f"http/negative/{name}-stale.json", V, "replayed", 401, "token_expired", to_event(req, at=at))
-    orphan = Sample("rtc/orphan", rtc.route, {k: v for k, v in rtc.payload.items() if k != "conversation_id"})
-    add(
-        "http/negative/rtc-id-without-conversation.json",
-        V,
-        "malformed",
-        400,
-        "missing_field",
-        to_event(signed(orphan, "o"), at=at),
-    )
-
-    # US Short Codes URL token: missing, wrong, and Number Insight's token (each product its own).
-    ni_token = secrets.number_insight_token or ""
+        for enc in ("form", "json")
+    ]
     for case, code, token in (
         ("no-token", "signature_missing", None),
         ("wrong-token", "signature_invalid", "guessed-token-guessed-token"),
-        ("number-insight-token", "signature_invalid", ni_token),
+        ("number-insight-token", "signature_invalid", secrets.number_insight_token or ""),
     ):
-        req = signed(short_code, case, method="GET")
+        req = signed(receipt, case, method="GET")
         base, _, query = req.url.partition("?")
         params = [p for p in query.split("&") if not p.startswith("token=")]
-        params += [] if token is None else [urlencode({"token": token})]
-        req.url = base + "?" + "&".join(params)
-        status = "unsigned" if token is None else "tampered"
-        add(f"http/negative/short-codes-{case}.json", V, status, 401, code, to_event(req, at=at))
-    req = signed(by_name["number_insight/result-success"], "sc")
-    req.url = req.url.split("?")[0] + "?" + urlencode({"token": secrets.short_codes_token or ""})
-    add(
-        "http/negative/number-insight-short-codes-token.json",
-        V,
-        "tampered",
-        401,
-        "signature_invalid",
-        to_event(req, at=at),
+        req.url = "?".join(
+            (base, "&".join([*params, *([] if token is None else [urlencode({"token": token})])]))
+        )
+        rows.append(
+            (
+                f"http/negative/short-codes-{case}.json",
+                "unsigned" if token is None else "tampered",
+                401,
+                code,
+                req,
+            )
+        )
+    ni = signed(by_name["number_insight/result-success"], "sc")
+    ni.url = ni.url.split("?")[0] + "?" + urlencode({"token": secrets.short_codes_token or ""})
+    rows.append(
+        ("http/negative/number-insight-short-codes-token.json", "tampered", 401, "signature_invalid", ni)
     )
+    return rows
 
 
 def _newest(secrets: ProviderSecrets) -> str:
