@@ -6,7 +6,8 @@ The secrets document has the same shape in AWS (one Secrets Manager secret) and 
                 "sms_signature_methods": {"<api_key>": "md5hash"},
                 "application_ids": []},
      "twilio": {"auth_tokens": {"<account_sid>": ["<newest>", "<older>"]}},
-     "number_insight_token": "<random>"}
+     "number_insight_token": "<random>",
+     "short_codes_token": "<another random>"}
 
 Everything is validated once, when loaded, and a bad document fails with a message naming the key.
 """
@@ -27,6 +28,10 @@ DEFAULT_SMS_SIGNATURE_METHOD = "md5hash"
 # The longest replay window accepted for a timed credential (a Vonage JWT's iat, an SMS sig's
 # timestamp): the recorder's bindings (shared/recorder.py CREDENTIAL_TTL_S) must outlive it.
 MAX_REPLAY_WINDOW_S = 72 * 3600
+# The products Vonage does not sign, each with its own secret URL token (its key in the document):
+# a token that opens one product's routes never opens another's.
+URL_TOKEN_KEYS = {"number_insight": "number_insight_token", "short_codes": "short_codes_token"}
+MIN_URL_TOKEN_LENGTH = 16
 
 
 @dataclass(frozen=True)
@@ -38,13 +43,24 @@ class ProviderSecrets:
     vonage_application_ids: frozenset[str] = frozenset()
     twilio_auth_tokens: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     number_insight_token: str | None = None
+    short_codes_token: str | None = None
 
     def __repr__(self) -> str:  # never show a secret, even by accident
         return (
             f"ProviderSecrets(vonage_api_keys={sorted(self.vonage_signature_secrets)}, "
             f"twilio_accounts={sorted(self.twilio_auth_tokens)}, "
-            f"number_insight_token={'set' if self.number_insight_token else 'unset'})"
+            f"number_insight_token={'set' if self.number_insight_token else 'unset'}, "
+            f"short_codes_token={'set' if self.short_codes_token else 'unset'})"
         )
+
+    def url_token(self, product: str) -> str | None:
+        """The secret URL token of a product Vonage does not sign (None: not configured, or a
+        product without one)."""
+        if product == "number_insight":
+            return self.number_insight_token
+        if product == "short_codes":
+            return self.short_codes_token
+        return None
 
     def sms_method(self, api_key: str) -> str:
         return self.vonage_sms_signature_methods.get(api_key, DEFAULT_SMS_SIGNATURE_METHOD)
@@ -60,7 +76,7 @@ class ProviderSecrets:
     @classmethod
     def from_mapping(cls, doc: Any, *, source: str = "secrets") -> ProviderSecrets:
         _object(doc, source, "(document)")
-        _known(doc, source, "", {"vonage", "twilio", "number_insight_token"})
+        _known(doc, source, "", {"vonage", "twilio", *URL_TOKEN_KEYS.values()})
         vonage = doc.get("vonage", {})
         _object(vonage, source, "vonage")
         _known(vonage, source, "vonage.", {"signature_secrets", "sms_signature_methods", "application_ids"})
@@ -89,19 +105,33 @@ class ProviderSecrets:
                 key="vonage.application_ids",
             )
         auth_tokens = _secret_lists(twilio.get("auth_tokens", {}), source, "twilio.auth_tokens")
-        ni_token = doc.get("number_insight_token")
-        if ni_token is not None and (not isinstance(ni_token, str) or len(ni_token) < 16):
-            raise ConfigError(
-                f"{source}: number_insight_token must be a string of at least 16 characters",
-                key="number_insight_token",
-            )
+        tokens = _url_tokens(doc, source)
         return cls(
             vonage_signature_secrets=signature_secrets,
             vonage_sms_signature_methods=methods,
             vonage_application_ids=frozenset(app_ids),
             twilio_auth_tokens=auth_tokens,
-            number_insight_token=ni_token or None,
+            number_insight_token=tokens.get("number_insight_token"),
+            short_codes_token=tokens.get("short_codes_token"),
         )
+
+
+def _url_tokens(doc: Mapping[str, Any], source: str) -> dict[str, str]:
+    """The URL tokens, each a string of at least 16 characters, no two alike (one token must not
+    open two products' routes)."""
+    tokens: dict[str, str] = {}
+    for key in URL_TOKEN_KEYS.values():
+        token = doc.get(key)
+        if token is None:
+            continue
+        if not isinstance(token, str) or len(token) < MIN_URL_TOKEN_LENGTH:
+            raise ConfigError(
+                f"{source}: {key} must be a string of at least {MIN_URL_TOKEN_LENGTH} characters", key=key
+            )
+        if token in tokens.values():  # the value is not echoed
+            raise ConfigError(f"{source}: {key} must differ from the other URL tokens", key=key)
+        tokens[key] = token
+    return tokens
 
 
 def _object(value: Any, source: str, name: str) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from shared import providers
 from shared.config import ProviderSecrets, Settings
@@ -339,6 +340,8 @@ def build_cases(secrets: ProviderSecrets, at: int) -> list[Case]:
         to_event(req, at=at),
     )
 
+    _more_vonage_cases(signed, add, by_name, secrets, at)
+
     # Routing.
     add(
         "http/negative/unknown-route.json",
@@ -365,6 +368,113 @@ def build_cases(secrets: ProviderSecrets, at: int) -> list[Case]:
         to_event(signed(verify, "r"), at=at),
     )
     return cases
+
+
+# (file, case, HTTP status, error code, request): a generated case for VonageFunction.
+Row = tuple[str, str, int, str | None, SignedRequest]
+
+
+def _more_vonage_cases(
+    signed: Callable[..., SignedRequest],
+    add: Callable[[str, str, str, int, str | None, dict[str, Any]], None],
+    by_name: dict[str, Sample],
+    secrets: ProviderSecrets,
+    at: int,
+) -> None:
+    """RTC, Dispatch, the voice fallback and US Short Codes: their other encodings and rejections."""
+    for file, case, status, code, req in (
+        *_new_jwt_route_rows(signed, by_name, at),
+        *_short_code_rows(signed, by_name, secrets),
+    ):
+        add(file, "VonageFunction", case, status, code, to_event(req, at=at))
+
+
+def _new_jwt_route_rows(
+    signed: Callable[..., SignedRequest], by_name: dict[str, Sample], at: int
+) -> list[Row]:
+    """The fallback by POST; on each new JWT route a request unsigned (503: Vonage retries signed),
+    tampered and stale; an RTC sequence id without its conversation."""
+    fallback, rtc = by_name["voice/fallback-event-input"], by_name["rtc/member-joined"]
+    rows: list[Row] = [
+        ("http/variants/voice-fallback-post.json", "valid", 200, None, signed(fallback, "p", method="POST"))
+    ]
+    for name, s in (
+        ("rtc", rtc),
+        ("dispatch", by_name["dispatch/message-status-delivered"]),
+        ("voice-fallback", fallback),
+    ):
+        unsigned = signed(s, "u")
+        del unsigned.headers["authorization"]
+        tampered = signed(s, "t", method="POST")
+        tampered.body = (
+            tampered.body.replace(b'"7"', b'"9"').replace(b"joined", b"left").replace(b"delivered", b"read")
+        )
+        rows += [
+            (f"http/negative/{name}-unsigned.json", "unsigned", 503, "signature_missing", unsigned),
+            (f"http/negative/{name}-tampered.json", "tampered", 401, "payload_hash_mismatch", tampered),
+            (
+                f"http/negative/{name}-stale.json",
+                "replayed",
+                401,
+                "token_expired",
+                signed(s, "s", now=at - 25 * 3600),
+            ),
+        ]
+    orphan = Sample("rtc/orphan", rtc.route, {k: v for k, v in rtc.payload.items() if k != "conversation_id"})
+    rows.append(
+        (
+            "http/negative/rtc-id-without-conversation.json",
+            "malformed",
+            400,
+            "missing_field",
+            signed(orphan, "o"),
+        )
+    )
+    return rows
+
+
+def _short_code_rows(
+    signed: Callable[..., SignedRequest], by_name: dict[str, Sample], secrets: ProviderSecrets
+) -> list[Row]:
+    """Short-code receipts by POST form and JSON; the URL token missing, wrong, or Number Insight's
+    (each product its own), and the short codes' token on the Number Insight route."""
+    receipt = by_name["short_codes/receipt-delivered"]
+    rows: list[Row] = [
+        (
+            f"http/variants/short-codes-receipt-post-{enc}.json",
+            "valid",
+            200,
+            None,
+            signed(receipt, enc, method="POST", encoding=enc),
+        )
+        for enc in ("form", "json")
+    ]
+    for case, code, token in (
+        ("no-token", "signature_missing", None),
+        ("wrong-token", "signature_invalid", "guessed-token-guessed-token"),
+        ("number-insight-token", "signature_invalid", secrets.number_insight_token or ""),
+    ):
+        req = signed(receipt, case, method="GET")
+        base, _, query = req.url.partition("?")
+        params = [p for p in query.split("&") if not p.startswith("token=")]
+        req.url = "?".join(
+            (base, "&".join([*params, *([] if token is None else [urlencode({"token": token})])]))
+        )
+        rows.append(
+            (
+                f"http/negative/short-codes-{case}.json",
+                "unsigned" if token is None else "tampered",
+                401,
+                code,
+                req,
+            )
+        )
+    ni = signed(by_name["number_insight/result-success"], "sc")
+    ni.url = ni.url.split("?")[0] + "?" + urlencode({"token": secrets.short_codes_token or ""})
+    rows.append(
+        ("http/negative/number-insight-short-codes-token.json", "tampered", 401, "signature_invalid", ni)
+    )
+    return rows
 
 
 def _newest(secrets: ProviderSecrets) -> str:

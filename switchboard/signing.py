@@ -20,8 +20,8 @@ from urllib.parse import urlencode, urlsplit
 import jwt
 from jwt.warnings import InsecureKeyLengthWarning
 
-from shared.config import ProviderSecrets
-from shared.ingress import Route
+from shared.config import URL_TOKEN_KEYS, ProviderSecrets
+from shared.ingress import ROUTES, Route
 from shared.verify.twilio import compute_twilio_signature
 from shared.verify.vonage_sms import compute_sms_signature
 
@@ -181,9 +181,22 @@ def _sign_url_token(
     encoding: str | None,
     nonce: str | None,
 ) -> SignedRequest:
-    if not secrets.number_insight_token:
-        raise LookupError("the secrets document has no number_insight_token")
-    url = f"{url}?{urlencode({'token': secrets.number_insight_token})}"
+    """The route's own URL token (``ProviderSecrets.url_token``: Number Insight's, or the short
+    codes'), chosen by the route the URL ends with. ``encoding``: "query" (GET, the data beside the
+    token), "json" (the POST default) or "form"."""
+    route = max(
+        (r for r in ROUTES.values() if urlsplit(url).path.endswith(r.path)), key=lambda r: len(r.path)
+    )
+    token = secrets.url_token(route.product)
+    if not token:
+        raise LookupError(f"the secrets document has no {URL_TOKEN_KEYS.get(route.product)}")
+    encoding = encoding or ("query" if method == "GET" else "json")
+    if encoding == "query":
+        return SignedRequest("GET", f"{url}?{urlencode({**_text_params(payload), 'token': token})}")
+    url = f"{url}?{urlencode({'token': token})}"
+    if encoding == "form":
+        body = urlencode(_text_params(payload)).encode()
+        return SignedRequest("POST", url, {"content-type": "application/x-www-form-urlencoded"}, body)
     return SignedRequest("POST", url, {"content-type": "application/json"}, json_bytes(payload))
 
 

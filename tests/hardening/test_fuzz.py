@@ -213,6 +213,32 @@ def test_signed_params_with_random_values_are_accepted_or_refused_with_a_4xx(
     _send_signed(route, payload, method)
 
 
+# The URL-token routes that take parameters as well as JSON (US Short Codes): GET query, POST form.
+TOKEN_PARAM_ROUTES = [r for r in ROUTES.values() if r.scheme == "url_token" and "GET" in r.methods]
+
+
+@settings(settings.get_profile(FUZZ_PROFILE))
+@given(
+    route=st.sampled_from(TOKEN_PARAM_ROUTES),
+    payload=st.dictionaries(st.one_of(st.sampled_from(FIELD_NAMES), text.filter(bool)), text, max_size=10),
+    encoding=st.sampled_from(["query", "form"]),
+)
+def test_url_token_params_with_random_names_and_values_are_accepted_or_refused_with_a_4xx(
+    route: Any, payload: dict[str, str], encoding: str
+) -> None:
+    method = "GET" if encoding == "query" else "POST"
+    request = sign(
+        route, payload, SECRETS, f"https://{SAMPLE_HOST}", now=NOW, method=method, encoding=encoding
+    )
+    queue: list[Any] = []
+    response = handle_webhook(to_event(request, at=NOW), route.provider, lambda: _deps(queue))
+    _assert_clean(response)
+    assert response["statusCode"] in (200, 400), response
+    assert len(queue) == (1 if response["statusCode"] == 200 else 0)
+    for event in queue:
+        assert "token" not in event["data"]  # the secret is never stored
+
+
 def test_base64_bodies_are_decoded_before_the_signature_check() -> None:
     route = ROUTES["/vonage/messages/status"]
     s = next(x for x in samples() if x.name == "messages/status-delivered")

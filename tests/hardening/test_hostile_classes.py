@@ -77,6 +77,9 @@ SUBJECT_FIELDS = {
     "sms": ("messageId", "message-id"),
     "voice": ("uuid", "call_uuid", "conversation_uuid"),
     "number_insight": ("request_id",),
+    "rtc": ("conversation_id", "cid", "from"),
+    "dispatch": ("message_uuid", "dispatch_uuid"),
+    "short_codes": ("messageId", "message-id"),
     "verify_push": ("uuid", "challenge_sid", "factor_sid"),
 }
 # Names a generated extra field never takes: every field normalise reads.
@@ -158,7 +161,7 @@ def sign_json(
     if route.scheme == "vonage_jwt":
         headers["authorization"] = "Bearer " + vonage_jwt(body, API_KEY, VONAGE_SECRET, iat=iat, jti=nonce)
     elif route.scheme == "url_token":
-        url += "?" + urlencode({"token": SECRETS.number_insight_token})
+        url += "?" + urlencode({"token": SECRETS.url_token(route.product)})
     elif route.scheme == "twilio":  # a JSON body is signed through bodySHA256 in the signed URL
         url += "?" + urlencode({"bodySHA256": hashlib.sha256(body).hexdigest()})
         headers["x-twilio-signature"] = compute_twilio_signature(url, None, AUTH_TOKEN)
@@ -428,20 +431,75 @@ def key_pointers(s: Sample, data: Mapping[str, Any]) -> set[str]:
     elif product == "messages":
         found += [_required(data, "message_uuid"), _optional(data, "channel")]
         found += ["/status", "/workflow/id"] if kind == "status" else []
-    elif product == "sms":
+    elif product in ("sms", "short_codes"):
         found += [_required(data, "messageId", "message-id")]
         found += ["/status", _optional(data, "err-code")] if kind == "receipt" else []
     elif product == "voice":
         found += [_required(data, "uuid", "call_uuid", "conversation_uuid")]
-        found += ["/status"] if kind == "event" else []
+        # A fallback has the status its original would have: an answer's is "answered".
+        found += ["/status"] if kind == "event" or (kind == "fallback" and not _answer_fallback(data)) else []
     elif product == "number_insight":
         found += [_required(data, "request_id")]
+    elif product == "rtc":
+        found += _rtc_pointers(data)
+    elif product == "dispatch":
+        found += _dispatch_pointers(data)
     else:
         cleaned = re.sub(r"[^a-z0-9_.]", "_", str(data.get("type", "")).strip().lower())
         family = next((part for part in cleaned.split(".") if part), "")
         subject = {"challenge": "/challenge_sid", "factor": "/factor_sid"}.get(family)
         found += ["/uuid", subject or _optional(data, "challenge_sid") or "/factor_sid"]
     return {p for p in found if p}
+
+
+def _child(data: Mapping[str, Any], *path: str) -> Any:
+    for name in path:
+        data = data.get(name) if isinstance(data, Mapping) else None  # type: ignore[assignment]
+    return data
+
+
+def _text_at(data: Mapping[str, Any], *path: str) -> str | None:
+    """The pointer of a non-empty string at ``path``, or None."""
+    value = _child(data, *path)
+    return pointer(path) if isinstance(value, str) and value else None
+
+
+def _answer_fallback(data: Mapping[str, Any]) -> bool:
+    """Whether a voice fallback repeats an answer (shared/providers/vonage/voice.py reads
+    ``original_request.type``, then ``original_request[type]``, then ``original_request.type`` as a
+    flat name)."""
+    for found in (_child(data, "original_request", "type"), data.get("original_request[type]")):
+        if found is not None:
+            return isinstance(found, str) and found.strip().lower() == "answer"
+    found = data.get("original_request.type")
+    return isinstance(found, str) and found.strip().lower() == "answer"
+
+
+def _rtc_pointers(data: Mapping[str, Any]) -> list[str | None]:
+    """RTC: the conversation (or, with no ``id``, the knocker in ``from``), the leg's status and the
+    channel; ``type`` becomes ``[a-z0-9_.]`` first, so it is not one."""
+    leg = re.sub(r"[^a-z0-9_.]", "_", str(data.get("type", "")).replace(":", ".").strip().lower()) == (
+        "leg.status.update"
+    )
+    subject = _text_at(data, "conversation_id") or _text_at(data, "cid")
+    if subject is None and data.get("id") in (None, ""):
+        subject = _text_at(data, "from")
+    status = _child(data, "body", "status")
+    found = [subject, "/body/status" if leg and isinstance(status, str) and status.strip() else None]
+    leg_type = _text_at(data, "body", "type") if leg else None
+    return [*found, leg_type or _text_at(data, "body", "channel", "type")]
+
+
+def _dispatch_pointers(data: Mapping[str, Any]) -> list[str | None]:
+    """Dispatch: the workflow (or the message) and status; a message status's uuid, error code and
+    channel (``to.type``, else ``from.type``)."""
+    if "dispatch_uuid" in data and "template" in data:
+        return [_required(data, "dispatch_uuid"), "/status"]
+    message = _required(data, "message_uuid")
+    subject = _text_at(data, "_links", "workflow", "dispatch_uuid") or message
+    code = "/error/code" if isinstance(_child(data, "error", "code"), str) else None
+    channel = _text_at(data, "to", "type") or _text_at(data, "from", "type")
+    return [subject, message, "/status", code, channel]
 
 
 @dataclasses.dataclass
@@ -841,6 +899,54 @@ def test_a_re_split_keeping_the_delivery_id_is_told_apart_whichever_arrives_firs
         (first["challenge_sid"], "new"),
         (second["challenge_sid"], "rejected_credential_reused"),
     ]
+
+
+# --- 4b. a captured JWT on another route ------------------------------------------------------------
+
+# Every JWT route a JSON body reaches: the token signs the body, never the route.
+JWT_ROUTES = sorted(r.path for r in ROUTES.values() if r.scheme == "vonage_jwt" and "POST" in r.methods)
+
+
+@st.composite
+def bodies_every_jwt_route_reads(draw: st.DrawFn) -> dict[str, Any]:
+    """One body with the fields of every JWT product (Verify, Messages, Voice and its fallback, RTC,
+    Dispatch), so that a replay on any of their routes verifies and normalises."""
+    return {
+        "type": draw(st.sampled_from(["member:joined", "leg:status:update", "event", "summary"])),
+        "request_id": draw(uuids),
+        "message_uuid": draw(uuids),
+        "uuid": draw(uuids),
+        "conversation_id": draw(uuids.map("CON-{}".format)),
+        "id": draw(st.integers(1, 10**6)),
+        "status": draw(st.sampled_from(["completed", "delivered", "answered", "ringing"])),
+        "timestamp": draw(timestamps),
+        "body": {"status": "answered", "type": "phone"},
+        "_links": {"workflow": {"dispatch_uuid": draw(uuids)}},
+    }
+
+
+@pytest.mark.parametrize("first", JWT_ROUTES)
+@share(len(JWT_ROUTES))
+@given(data=st.data())
+def test_a_jwt_captured_on_one_route_replayed_on_the_others_never_records_a_second_event(
+    store: Store, first: str, data: st.DataObject
+) -> None:
+    """RTC, Dispatch, the voice fallback, Voice, Messages and Verify share one credential: whichever
+    route sees a captured token first records the one event (first use wins: README, "What
+    remains"); on every other route it verifies, normalises to another event id, and the recorder
+    refuses it as a reused credential."""
+    payload = data.draw(bodies_every_jwt_route_reads(), label="body")
+    others = data.draw(st.permutations([r for r in JWT_ROUTES if r != first]), label="order")
+    routes = [first, *others[: data.draw(st.integers(1, len(others)))]]
+    captured = sign_json(ROUTES[routes[0]], payload, nonce="captured")
+    store.clear()
+    results = []
+    for path in routes:
+        got = deliver(SignedRequest("POST", BASE + path, dict(captured.headers), captured.body))
+        assert got.status in (200, 204), (path, got.response)
+        results.append(store.record(got.queued[0]).result)
+        event(f"{path}: {results[-1]}")
+    assert results == ["new"] + ["rejected_credential_reused"] * (len(routes) - 1)
 
 
 # --- 5. different deliveries, different event ids ----------------------------------------------------

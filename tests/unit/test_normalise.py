@@ -33,6 +33,9 @@ LATER = RECEIVED_AT + timedelta(hours=3)
 
 CALL = "63f61863-4a51-4f6b-86e1-46edebcf9356"
 CON = "CON-2a8b6b1e-5f3c-4d7e-9a0b-1c2d3e4f5a6b"
+RTC_CON = "CON-2b49b74a-9520-4503-aed6-0b3167915c83"
+WORKFLOW = "d15a7c40-2b1e-4f3a-9c8d-7e6f5a4b3c2d"
+FALLBACK_CALL = "7a3e0b2c-4d5f-4a6b-8c9d-0e1f2a3b4c5d"
 
 
 class Expected(NamedTuple):
@@ -378,6 +381,82 @@ EXPECTED: dict[str, Expected] = {
     ),
     "verify_push/factor-verified-without-metadata.json": Expected(
         None, "verify_push.factor.verified", "YF781a0f2fda7fe3a65dc23b185eabfc84", "verified", RECEIVED, None
+    ),
+    # --- Vonage Conversation API RTC events (subject: the conversation, or the knocker) ----------
+    "rtc/app-knocking-no-conversation.json": Expected(
+        None,
+        "rtc.app.knocking",
+        "knocker:568e4e01-5b7b-4a3e-8c7a-0f3c1b2a9d10",
+        "app_knocking",
+        "2020-11-02T08:56:08.390Z",
+        "phone",
+    ),
+    "rtc/conversation-created.json": Expected(
+        None, "rtc.conversation.created", RTC_CON, "conversation_created", "2020-11-02T08:33:49.120Z", None
+    ),
+    "rtc/conversation-deleted.json": Expected(
+        None, "rtc.conversation.deleted", RTC_CON, "conversation_deleted", "2020-11-02T08:34:41.505Z", None
+    ),
+    "rtc/leg-status-update-answered.json": Expected(
+        None, "rtc.leg.status.update", RTC_CON, "leg_answered", "2020-11-02T08:33:55.110Z", "phone"
+    ),
+    "rtc/leg-status-update-completed.json": Expected(
+        None, "rtc.leg.status.update", RTC_CON, "leg_completed", "2020-11-02T08:34:40.010Z", "phone"
+    ),
+    "rtc/leg-status-update-ringing.json": Expected(
+        None, "rtc.leg.status.update", RTC_CON, "leg_ringing", "2020-11-02T08:33:50.680Z", "phone"
+    ),
+    "rtc/member-joined.json": Expected(
+        None, "rtc.member.joined", RTC_CON, "member_joined", "2020-11-02T08:33:49.565Z", "phone"
+    ),
+    "rtc/member-left-cid-only.json": Expected(
+        None,
+        "rtc.member.left",
+        "CON-7c1d9e2a-4b3f-4e6d-8a0b-9f8e7d6c5b4a",
+        "member_left",
+        "2020-11-02T09:10:02.004Z",
+        "app",
+    ),
+    # --- Vonage Dispatch API (subject: the workflow) ---------------------------------------------
+    "dispatch/final-report-completed.json": Expected(
+        None, "dispatch.final_report", WORKFLOW, "completed", "2020-01-01T14:00:05.000Z", None
+    ),
+    "dispatch/final-report-error.json": Expected(
+        None,
+        "dispatch.final_report",
+        "bbbbbbbb-cccc-4ddd-8eee-0123456789ab",
+        "error",
+        "2020-01-01T15:10:00.000Z",
+        None,
+    ),
+    "dispatch/message-status-delivered.json": Expected(
+        None, "dispatch.message_status", WORKFLOW, "delivered", "2020-01-01T14:00:03.000Z", "whatsapp"
+    ),
+    "dispatch/message-status-rejected.json": Expected(
+        None, "dispatch.message_status", WORKFLOW, "rejected", "2020-01-01T14:00:01.000Z", "viber_service_msg"
+    ),
+    "dispatch/message-status-submitted.json": Expected(
+        None, "dispatch.message_status", WORKFLOW, "submitted", "2020-01-01T14:00:00.000Z", "whatsapp"
+    ),
+    # --- Vonage US Short Codes (the SMS API's fields) --------------------------------------------
+    "short_codes/inbound-stop.json": Expected(
+        "inbound", "short_codes.inbound", "0B00000056789ABC", "received", "2020-01-03T09:30:00.000Z", "sms"
+    ),
+    "short_codes/receipt-accepted.json": Expected(
+        "receipt", "short_codes.receipt", "0A0000001234ABCE", "accepted", "2020-01-01T12:01:00.000Z", "sms"
+    ),
+    "short_codes/receipt-delivered.json": Expected(
+        "receipt", "short_codes.receipt", "0A0000001234ABCD", "delivered", "2020-01-01T12:00:00.000Z", "sms"
+    ),
+    "short_codes/receipt-expired.json": Expected(
+        "receipt", "short_codes.receipt", "0A0000001234ABCF", "expired", "2020-01-02T12:00:00.000Z", "sms"
+    ),
+    # --- Vonage Voice fallback (the original request's status) ----------------------------------
+    "voice/fallback-answer.json": Expected(
+        "fallback", "voice.fallback", FALLBACK_CALL, "answered", RECEIVED, "voice"
+    ),
+    "voice/fallback-event-input.json": Expected(
+        "fallback", "voice.fallback", FALLBACK_CALL, "input", "2025-06-12T13:05:30.511Z", "voice"
     ),
 }
 

@@ -5,8 +5,10 @@ verified account, the decoded payload and the credential the recorder binds to o
 
 from __future__ import annotations
 
-from shared.config import ProviderSecrets, Settings
-from shared.errors import BadRequest, UnsupportedMediaType
+from typing import Any
+
+from shared.config import URL_TOKEN_KEYS, ProviderSecrets, Settings
+from shared.errors import BadRequest, NotConfigured, UnsupportedMediaType
 from shared.http import HttpRequest, flatten, last_values
 from shared.providers.base import Route
 from shared.verify.request import (
@@ -78,10 +80,35 @@ def vonage_sms(
 def url_token(
     request: HttpRequest, route: Route, secrets: ProviderSecrets, settings: Settings, now: float
 ) -> Verified:
-    provided = request.query_params().get(TOKEN_PARAM, [None])[-1]
-    verify_url_token(provided, secrets.number_insight_token)
-    require_json(request)
-    return None, request.json_object(), None
+    """The APIs Vonage does not sign (Number Insight, US Short Codes): ``?token=`` in the URL, each
+    product with its own secret (``ProviderSecrets.url_token``), so that one product's token never
+    opens another's routes. The data is the GET query (the token taken out), a POST form or a POST
+    JSON body; a ``token`` field is never kept. Form and query parameter names are checked as on the
+    SMS routes. Short-code ``sig``/``timestamp``/``nonce`` parameters, if any, are kept in the data
+    but not verified: Vonage documents none for short codes, and the URL token is what proves the
+    caller. No credential is bound: the token is the same on every request."""
+    expected = secrets.url_token(route.product)
+    if not expected:
+        key = URL_TOKEN_KEYS.get(route.product, f"{route.product}_token")
+        raise NotConfigured(rule=f"{key} is not set in the secrets document")
+    query = request.query_params()
+    verify_url_token(query.get(TOKEN_PARAM, [None])[-1], expected)
+    data: dict[str, Any]
+    if request.method == "GET":
+        if request.body:
+            raise BadRequest("a GET request carries no body")
+        check_param_names(query)
+        data = flatten(query)
+    elif request.media_type in (*JSON_TYPES, ""):
+        data = request.json_object()
+    elif request.media_type == FORM_TYPE:
+        form = request.form_params()
+        check_param_names(form)
+        data = flatten(form)
+    else:
+        raise UnsupportedMediaType(media_type=request.media_type[:64], expected=[*JSON_TYPES, FORM_TYPE])
+    data.pop(TOKEN_PARAM, None)
+    return None, data, None
 
 
 SCHEMES = {"vonage_jwt": vonage_jwt, "vonage_sms": vonage_sms, "url_token": url_token}

@@ -1,10 +1,13 @@
-"""Vonage Voice API answer and event webhooks (providers.md §5)."""
+"""Vonage Voice API answer and event webhooks (providers.md §5), and the fallback URL
+(``fallback_answer_url``, providers-more.md §6)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
+from shared import safejson
 from shared.errors import InvalidField
 from shared.payload import Parts, content_digest, parse_timestamp, required, scalar
 from shared.providers.base import Lifecycle, Product, Route, end, step
@@ -16,6 +19,8 @@ def parse(kind: str | None, data: Mapping[str, Any]) -> Parts:
     occurred = parse_timestamp(scalar(data, "timestamp"))
     if kind == "answer":
         return Parts("answer", call_uuid, "answered", occurred, "voice", (call_uuid, "answer"))
+    if kind == "fallback":
+        return _fallback(call_uuid, occurred, data)
     status = event_status(data)
     # Vonage gives no id to an event webhook, and two deliveries can share uuid, status and timestamp
     # (two DTMF inputs in one second): the identity is the payload itself. A retry, even re-signed,
@@ -23,6 +28,46 @@ def parse(kind: str | None, data: Mapping[str, Any]) -> Parts:
     return Parts(
         "event", call_uuid, status, occurred, "voice", (call_uuid, "event", status, content_digest(data))
     )
+
+
+def _fallback(call_uuid: str, occurred: datetime | None, data: Mapping[str, Any]) -> Parts:
+    """A fallback repeats an answer or event request that failed (and that may have been recorded
+    all the same, had our answer only been slow): its identity is the original request's, computed
+    from the payload without ``reason`` and ``original_request*``, so a fallback of a recorded
+    request, and a retry of the fallback, are that one event (the recorder keeps the first copy).
+    The type stays ``voice.fallback``; the status is the one the original would have. A fallback
+    whose original type is neither answer nor event is an event of its own."""
+    original = {k: v for k, v in data.items() if k != "reason" and not k.startswith("original_request")}
+    original_type = _original_type(data)
+    if original_type == "answer":
+        return Parts("fallback", call_uuid, "answered", occurred, "voice", (call_uuid, "answer"))
+    status = event_status(original)
+    key: tuple[str, ...]
+    if original_type == "event":
+        key = (call_uuid, "event", status, content_digest(original))
+    else:
+        key = (call_uuid, "fallback", content_digest(original))
+    return Parts("fallback", call_uuid, status, occurred, "voice", key)
+
+
+def _original_type(data: Mapping[str, Any]) -> str | None:
+    """``original_request.type``, however it travelled: a JSON object (POST), ``original_request
+    [type]`` or ``original_request.type`` (GET), or the object as JSON text (GET; Vonage does not
+    document the GET encoding). Lower-case, or None."""
+    value = data.get("original_request")
+    if isinstance(value, list):  # a GET parameter given twice: the first, like every field
+        value = value[0] if value else None
+    if isinstance(value, str):
+        try:
+            value = safejson.loads(value, max_depth=safejson.MAX_DEPTH - 1)
+        except safejson.JsonRejected:
+            value = None
+    found = value.get("type") if isinstance(value, Mapping) else None
+    if found is None:
+        found = scalar(data, "original_request[type]")
+    if found is None:
+        found = scalar(data, "original_request.type")
+    return found.strip().lower() if isinstance(found, str) else None
 
 
 def event_status(data: Mapping[str, Any]) -> str:
@@ -73,7 +118,7 @@ PRODUCT = Product(
     name="voice",
     parse=parse,
     lifecycle=LIFECYCLE,
-    kinds=("answer", "event"),
+    kinds=("answer", "event", "fallback"),
     routes=(
         Route(
             "/vonage/voice/answer",
@@ -96,7 +141,24 @@ PRODUCT = Product(
             answer="empty",
             samples="event",
         ),
+        # The fallback's http_method is configured like the answer URL's, and GET is the answer
+        # URL's default: GET here too. Its answer is the fallback NCCO (VoiceFallbackNcco; unset:
+        # the answer NCCO), since Vonage disconnects a call whose fallback returns no NCCO.
+        Route(
+            "/vonage/voice/fallback",
+            ("GET", "POST"),
+            "vonage",
+            "vonage_jwt",
+            "voice",
+            "fallback",
+            answer="fallback_ncco",
+            default_method="GET",
+            samples="fallback",
+        ),
     ),
     samples="voice",
-    natural_key="answer: call uuid; event: call uuid + status + SHA-256 of the payload (Vonage gives no event id)",
+    natural_key=(
+        "answer: call uuid; event: call uuid + status + SHA-256 of the payload (Vonage gives no event"
+        " id); fallback: the original answer's or event's key (without reason, original_request)"
+    ),
 )
