@@ -40,7 +40,9 @@ from shared.providers.twilio.verifiers import twilio_event_streams
 from shared.secrets import SecretsSource
 from shared.status_rank import Position, position, supersedes
 from shared.webhook import EVENT_ID_HEADER, WebhookDeps, handle_webhook, sqs_batch_enqueuer, sqs_enqueuer
+from switchboard import cli
 from switchboard.apigw import http_event
+from switchboard.samples import dev_secrets
 from switchboard.signing import sign
 from tests.reference_signers import twilio_event_streams_request
 
@@ -754,3 +756,36 @@ def test_with_status_makes_a_new_verification_event_and_the_same_status_twice_th
 def test_with_status_refuses_what_it_cannot_change(sample: str, status: str) -> None:
     with pytest.raises(ValueError):
         event_streams.with_status(load(sample), status)
+
+
+def test_switchboard_send_with_status_delivers_a_signed_canceled_verification(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`switchboard send event_streams/verify-approved --status canceled,canceled`: the same new event
+    twice (a retry), signed so that the route's verifier takes it."""
+    sent: list[tuple[str, str, bytes, dict[str, str]]] = []
+
+    def fake_http(method: str, url: str, body: bytes = b"", headers: dict[str, str] | None = None) -> Any:
+        sent.append((method, url, body, dict(headers or {})))
+        return 200, {}, b"{}"
+
+    monkeypatch.setattr(cli, "_http", fake_http)
+    argv = [
+        "send",
+        "event_streams/verify-approved",
+        "--status",
+        "canceled,canceled",
+        "--url",
+        f"https://{HOST}",
+    ]
+    assert cli.main(argv) == 0
+    dev = dev_secrets()
+    got = []
+    for method, url, body, headers in sent:
+        parts = urlsplit(url)
+        req = HttpRequest(method, parts.path, parts.query, headers, body, parts.scheme, parts.netloc)
+        got.append(receive(req, dev).event)
+    assert [(e["product"], e["status"], e["subject_id"]) for e in got] == [
+        ("verify", "canceled", "VE" + "a" * 32)
+    ] * 2
+    assert got[0]["event_id"] == got[1]["event_id"] != cloudevent_id("verify", APPROVED["id"])
