@@ -70,13 +70,24 @@ class HttpRequest:
     def json_object(self) -> dict[str, Any]:
         """The body as a JSON object: depth-bounded, strict numbers (``shared.safejson``). Lone
         surrogates are kept here; normalisation refuses them in key fields and repairs free text."""
-        try:
-            value = safejson.loads(self.text())
-        except safejson.JsonRejected as exc:
-            raise InvalidJson(f"the body is not acceptable JSON: {exc.reason}") from None
+        value = self._json()
         if not isinstance(value, dict):
             raise InvalidJson("the JSON body must be an object", got=type(value).__name__)
         return value
+
+    def json_array(self) -> list[Any]:
+        """The body as a JSON array (Twilio Event Streams), read as ``json_object`` reads an object;
+        the depth bound counts the array itself."""
+        value = self._json()
+        if not isinstance(value, list):
+            raise InvalidJson("the JSON body must be an array", got=type(value).__name__)
+        return value
+
+    def _json(self) -> Any:
+        try:
+            return safejson.loads(self.text())
+        except safejson.JsonRejected as exc:
+            raise InvalidJson(f"the body is not acceptable JSON: {exc.reason}") from None
 
 
 def parse_params(text: str) -> Params:

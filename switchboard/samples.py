@@ -9,6 +9,7 @@ their clock to it and stay reproducible.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import uuid
 from collections.abc import Callable
@@ -22,8 +23,10 @@ from shared import providers
 from shared.config import ProviderSecrets, Settings
 from shared.http import request_from_apigw
 from shared.ingress import Route, receive
+from shared.normalise import normalise
+from shared.verify.twilio import compute_twilio_signature
 from switchboard.apigw import http_event
-from switchboard.signing import SignedRequest, json_bytes, sign, vonage_jwt
+from switchboard.signing import SignedRequest, first_twilio_account, json_bytes, sign, vonage_jwt
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -38,7 +41,7 @@ _NS = uuid.UUID("6f1d2c1e-8a0b-4c55-9f7e-5b1f6c1d2e3f")
 class Sample:
     name: str  # "<product>/<file stem>", e.g. "verify/event-completed"
     route: Route
-    payload: dict[str, Any]
+    payload: Any  # a JSON object; a JSON array of them for a product that splits its body (Event Streams)
 
     @property
     def function(self) -> str:
@@ -123,9 +126,16 @@ def build_cases(secrets: ProviderSecrets, at: int) -> list[Case]:
         )
 
     def add(
-        file: str, function: str, case: str, status: int, code: str | None, event: dict[str, Any]
+        file: str,
+        function: str,
+        case: str,
+        status: int,
+        code: str | None,
+        event: dict[str, Any],
+        events: int | None = None,
     ) -> None:
-        cases.append(Case(file, function, case, status, code, 1 if status < 300 else 0, event))
+        count = (1 if status < 300 else 0) if events is None else events
+        cases.append(Case(file, function, case, status, code, count, event))
 
     all_samples = samples()
     for s in all_samples:
@@ -137,6 +147,7 @@ def build_cases(secrets: ProviderSecrets, at: int) -> list[Case]:
             204 if s.route.answer == "empty" else 200,
             None,
             to_event(req, at=at),
+            event_count(s),
         )
 
     by_name = {s.name: s for s in all_samples}
@@ -318,6 +329,8 @@ def build_cases(secrets: ProviderSecrets, at: int) -> list[Case]:
         to_event(req, at=at),
     )
 
+    cases += event_streams_cases(by_name["event_streams/verify-approved"], secrets, at)
+
     # Number Insight URL token.
     req = signed(ni, "u")
     req.url = req.url.split("?")[0]
@@ -475,6 +488,116 @@ def _short_code_rows(
         ("http/negative/number-insight-short-codes-token.json", "tampered", 401, "signature_invalid", ni)
     )
     return rows
+
+
+def event_count(s: Sample) -> int:
+    """How many events a valid delivery of the sample yields (an Event Streams array: one per
+    CloudEvent id)."""
+    spec = providers.product(s.route.product, s.route.provider)
+    items = spec.split(s.payload) if spec.split else [s.payload]
+    at = datetime.fromtimestamp(SIGNED_AT, UTC)
+    ids = {
+        normalise(
+            s.route.product, s.route.kind, item, account_id=None, received_at=at, provider=s.route.provider
+        )["event_id"]
+        for item in items
+    }
+    return len(ids)
+
+
+def event_streams_cases(approved: Sample, secrets: ProviderSecrets, at: int) -> list[Case]:
+    """Twilio Event Streams: a valid empty array and the ways a sink delivery is refused."""
+    route, base = approved.route, f"https://{SAMPLE_HOST}"
+    _, token = first_twilio_account(secrets)
+    T = "TwilioFunction"
+
+    def signed(payload: Any) -> SignedRequest:
+        return sign(route, payload, secrets, base, now=at)
+
+    def resigned(req: SignedRequest, url: str, *, token: str = token) -> SignedRequest:
+        req.url = url
+        req.headers["x-twilio-signature"] = compute_twilio_signature(url, None, token)
+        return req
+
+    def case(name: str, kind: str, status: int, code: str | None, req: SignedRequest) -> Case:
+        return Case(f"http/{name}.json", T, kind, status, code, 0, to_event(req, at=at))
+
+    plain_url = base + route.path
+    unsigned = signed(approved.payload)
+    del unsigned.headers["x-twilio-signature"]
+    tampered = signed(approved.payload)
+    tampered.body = tampered.body.replace(b".approved", b".canceled")
+    rehashed = signed(approved.payload)
+    rehashed.body = rehashed.body.replace(b".approved", b".canceled")
+    rehashed.url = plain_url + "?bodySHA256=" + hashlib.sha256(rehashed.body).hexdigest()
+    other_host = to_event(signed(approved.payload), at=at)
+    other_host["headers"]["host"] = "attacker.example.com"
+    other_path = signed(approved.payload)
+    other_path = resigned(other_path, other_path.url.replace(route.path, "/twilio/verify-push"))
+    other_path.url = plain_url + "?" + other_path.query
+    no_hash = resigned(signed(approved.payload), plain_url)
+    wrong_hash = resigned(signed(approved.payload), plain_url + "?bodySHA256=" + "0" * 64)
+    stranger = resigned(
+        signed(approved.payload), signed(approved.payload).url, token="not-the-token-" + "x" * 18
+    )
+    form = signed(approved.payload)
+    form.headers["content-type"] = "application/x-www-form-urlencoded"
+    test_event = approved.payload[0] | {
+        "type": "com.twilio.eventstreams.test-event",
+        "data": {"test_id": "t"},
+    }
+    too_many = [test_event | {"id": f"{i:064x}"} for i in range(101)]
+    return [
+        case("variants/event-streams-empty-array", "valid", 200, None, signed([])),
+        case("negative/event-streams-unsigned", "unsigned", 401, "signature_missing", unsigned),
+        case("negative/event-streams-tampered-body", "tampered", 401, "payload_hash_mismatch", tampered),
+        case("negative/event-streams-rehashed-body", "tampered", 401, "signature_invalid", rehashed),
+        Case(
+            "http/negative/event-streams-other-host.json",
+            T,
+            "tampered",
+            401,
+            "signature_invalid",
+            0,
+            other_host,
+        ),
+        case(
+            "negative/event-streams-signed-for-other-path", "tampered", 401, "signature_invalid", other_path
+        ),
+        case("negative/event-streams-no-body-hash", "tampered", 401, "payload_hash_mismatch", no_hash),
+        case("negative/event-streams-wrong-body-hash", "tampered", 401, "payload_hash_mismatch", wrong_hash),
+        case("negative/event-streams-unknown-token", "tampered", 401, "signature_invalid", stranger),
+        case(
+            "negative/event-streams-not-an-array",
+            "malformed",
+            400,
+            "invalid_json",
+            signed(approved.payload[0]),
+        ),
+        case(
+            "negative/event-streams-item-not-object",
+            "malformed",
+            400,
+            "invalid_field",
+            signed([*approved.payload, "x"]),
+        ),
+        case(
+            "negative/event-streams-missing-id",
+            "malformed",
+            400,
+            "missing_field",
+            signed([{k: v for k, v in approved.payload[0].items() if k != "id"}]),
+        ),
+        case("negative/event-streams-too-many-events", "malformed", 400, "invalid_field", signed(too_many)),
+        case("negative/event-streams-form-body", "malformed", 415, "unsupported_media_type", form),
+        case(
+            "negative/event-streams-get",
+            "malformed",
+            405,
+            "method_not_allowed",
+            SignedRequest("GET", signed(approved.payload).url, {}),
+        ),
+    ]
 
 
 def _newest(secrets: ProviderSecrets) -> str:

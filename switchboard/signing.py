@@ -3,7 +3,8 @@
 Vonage JWT: HS256 over {iat, jti, iss: "Vonage", payload_hash: sha256(body), api_key,
 application_id} with the account's newest signature secret. SMS API: ``sig`` with the account's
 configured method over the parameters plus a fresh ``timestamp`` and ``nonce``. Twilio:
-``X-Twilio-Signature`` over the exact target URL and the form parameters.
+``X-Twilio-Signature`` over the exact target URL and the form parameters; Twilio Event Streams: over
+the target URL with ``bodySHA256`` (the SHA-256 hex of the exact JSON body) appended.
 """
 
 from __future__ import annotations
@@ -172,6 +173,27 @@ def _sign_twilio(
     return SignedRequest("POST", url, headers, body)
 
 
+def _sign_twilio_event_streams(
+    url: str,
+    payload: Any,
+    secrets: ProviderSecrets,
+    now: int,
+    method: str,
+    encoding: str | None,
+    nonce: str | None,
+) -> SignedRequest:
+    """A sink delivery: ``payload`` (a list of CloudEvents) as the JSON body, ``bodySHA256`` appended
+    to the URL's query, the full URL signed with the first account's newest auth token."""
+    _, token = first_twilio_account(secrets)
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    url = f"{url}{'&' if '?' in url else '?'}{urlencode({'bodySHA256': hashlib.sha256(body).hexdigest()})}"
+    headers = {
+        "content-type": "application/json",
+        "x-twilio-signature": compute_twilio_signature(url, None, token),
+    }
+    return SignedRequest(method, url, headers, body)
+
+
 def _sign_url_token(
     url: str,
     payload: Any,
@@ -205,6 +227,7 @@ SIGNERS: dict[str, Callable[..., SignedRequest]] = {
     "vonage_jwt": _sign_vonage_jwt,
     "vonage_sms": _sign_vonage_sms,
     "twilio": _sign_twilio,
+    "twilio_event_streams": _sign_twilio_event_streams,
     "url_token": _sign_url_token,
 }
 

@@ -5,7 +5,8 @@
   HS256 signer written with ``hmac`` over verbatim JSON text (claims no JSON encoder writes).
 - Vonage SMS ``sig``: written from the algorithm text (providers reference, section 3.4), not from
   the code under test. HMAC results are upper-case hex, as Vonage sends them; md5hash is lower-case.
-- Twilio: the vendor's own ``twilio.request_validator.RequestValidator``.
+- Twilio (form, JSON and Event Streams deliveries): the vendor's own
+  ``twilio.request_validator.RequestValidator``.
 """
 
 from __future__ import annotations
@@ -125,3 +126,20 @@ def twilio_signature(url: str, params: Mapping[str, Sequence[str]] | None, auth_
 
 def twilio_body_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
+
+
+def twilio_event_streams_request(sink_url: str, body: bytes, auth_token: str) -> tuple[str, str]:
+    """A Twilio Event Streams delivery of ``body`` to ``sink_url``: the URL Twilio calls (the sink's
+    with ``bodySHA256`` = the SHA-256 hex of the raw body appended to its query) and the
+    ``X-Twilio-Signature`` over that full URL with no POST parameters (providers-more.md §7.2), as
+    twilio-python computes it; the vendor's ``validate`` must accept the pair with the raw body."""
+    joiner = "&" if "?" in sink_url else "?"
+    url = f"{sink_url}{joiner}bodySHA256={hashlib.sha256(body).hexdigest()}"
+    validator = RequestValidator(auth_token)
+    signature: str = validator.compute_signature(url, {})
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:  # the vendor's validate reads a str: it cannot take these bytes
+        return url, signature
+    assert validator.validate(url, text, signature), "the vendor refuses its own request"
+    return url, signature

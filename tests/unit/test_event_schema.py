@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 import shared
+from shared import providers
 from shared.normalise import (
     EVENT_KEYS,
-    KINDS,
     OPTIONAL_EVENT_KEYS,
     PRODUCT_PROVIDER,
     PRODUCTS,
@@ -109,13 +109,19 @@ def keywords(node: Any) -> Iterator[str]:
 
 
 def sample_events() -> list[tuple[str, dict[str, Any]]]:
+    """Every sample payload normalised; a file holding an array (Event Streams) gives one per item."""
     samples = []
     for path in sorted(PAYLOADS.glob("*/*.json")):
-        product = path.parent.name
-        kind = path.stem.split("-", 1)[0] if product in KINDS else None
+        folder = path.parent.name
+        spec = next(p for p in providers.ALL if p.samples == folder)
+        kind = path.stem.split("-", 1)[0] if spec.kinds else None
         data = json.loads(path.read_text(encoding="utf-8"))
-        event = normalise(product, kind, data, account_id=None, received_at=RECEIVED_AT)
-        samples.append((f"{product}/{path.name}", event))
+        items = spec.split(data) if spec.split else [data]
+        for index, item in enumerate(items):
+            event = normalise(
+                spec.name, kind, item, account_id=None, received_at=RECEIVED_AT, provider=spec.provider
+            )
+            samples.append((f"{folder}/{path.name}" + (f"[{index}]" if spec.split else ""), event))
     return samples
 
 
@@ -171,7 +177,7 @@ def test_every_sample_event_validates_against_the_schema(name: str, event: dict[
 
 
 def _valid_event() -> dict[str, Any]:
-    return dict(next(event for _, event in SAMPLES if event["product"] == "messages"))
+    return dict(next(event for name, event in SAMPLES if name.startswith("messages/")))
 
 
 @pytest.mark.parametrize(
@@ -209,3 +215,16 @@ def test_the_schema_ties_provider_and_type_to_the_product() -> None:
     push = next(e for _, e in SAMPLES if e["product"] == "verify_push")
     assert errors({**push, "provider": "vonage"}, schema())
     assert errors({**push, "type": "verify.event"}, schema())
+
+
+def test_the_schema_allows_verify_from_either_provider_and_event_streams_only_from_twilio() -> None:
+    twilio_verify = next(e for _, e in SAMPLES if (e["provider"], e["product"]) == ("twilio", "verify"))
+    vonage_verify = next(e for _, e in SAMPLES if (e["provider"], e["product"]) == ("vonage", "verify"))
+    assert errors(twilio_verify, schema()) == errors(vonage_verify, schema()) == []
+    assert errors({**twilio_verify, "provider": "plivo"}, schema())
+    assert errors({**twilio_verify, "type": "event_streams.verification"}, schema())
+    streams = next(e for _, e in SAMPLES if e["product"] == "event_streams")
+    assert errors(streams, schema()) == []
+    assert errors({**streams, "provider": "vonage"}, schema())
+    assert errors({**streams, "type": "verify.verification"}, schema())
+    assert errors({**vonage_verify, "product": "event_streams"}, schema())

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from shared import providers, storage
+from shared import storage
 from shared.history import Lookup, handle_status, subject_keys
+from shared.providers import PAIRS
 from switchboard import cli
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -57,10 +58,22 @@ class UntouchedTable:
     [
         (Lookup("x"), storage.subject_pks("x")),
         (Lookup("x", product="sms"), ["S#vonage#sms#x"]),
-        (Lookup("x", provider="twilio"), ["S#twilio#verify_push#x"]),
+        (
+            Lookup("x", provider="twilio"),
+            ["S#twilio#verify_push#x", "S#twilio#event_streams#x", "S#twilio#verify#x"],
+        ),
         (Lookup("x", product="verify_push", provider="twilio"), ["S#twilio#verify_push#x"]),
+        (Lookup("x", product="verify"), ["S#vonage#verify#x", "S#twilio#verify#x"]),
+        (Lookup("x", product="verify", provider="twilio"), ["S#twilio#verify#x"]),
     ],
-    ids=["every-product", "one-product", "one-provider", "product-and-its-provider"],
+    ids=[
+        "every-product",
+        "one-product",
+        "one-provider",
+        "product-and-its-provider",
+        "a-product-of-two-providers",
+        "twilio-verify",
+    ],
 )
 def test_a_lookup_reads_the_keys_its_filters_allow(lookup: Lookup, expected: list[str]) -> None:
     assert subject_keys(lookup) == expected
@@ -69,7 +82,8 @@ def test_a_lookup_reads_the_keys_its_filters_allow(lookup: Lookup, expected: lis
 def test_without_a_product_every_products_key_is_queried_once_and_with_one_only_its_own() -> None:
     table = CountingTable()
     assert handle_status(api_event("x"), table, "t")["statusCode"] == 404
-    assert sorted(table.keys) == sorted(storage.subject_pks("x")) and len(table.keys) == len(providers.PAIRS)
+    assert sorted(table.keys) == sorted(storage.subject_pks("x"))
+    assert len(table.keys) == len(set(table.keys)) == len(PAIRS)
     table.keys.clear()
     assert handle_status(api_event("x", product="voice"), table, "t")["statusCode"] == 404
     assert table.keys == ["S#vonage#voice#x"]

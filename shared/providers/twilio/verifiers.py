@@ -1,5 +1,6 @@
-"""Twilio's verification scheme: ``X-Twilio-Signature`` over the URL and the form parameters, or over
-the URL with ``bodySHA256`` for a JSON body (providers.md §7)."""
+"""Twilio's verification schemes: ``X-Twilio-Signature`` over the URL and the form parameters, or over
+the URL with ``bodySHA256`` for a JSON body (providers.md §7); Event Streams sinks sign the second way
+(providers-more.md §7.2)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.config import ProviderSecrets, Settings
-from shared.errors import UnsupportedMediaType
+from shared.errors import SignatureInvalid, UnsupportedMediaType
 from shared.http import HttpRequest, Params, flatten
 from shared.providers.base import Route
 from shared.verify.request import (
@@ -49,4 +50,43 @@ def twilio(
     return identity.account_sid, body_data, credential
 
 
-SCHEMES = {"twilio": twilio}
+def twilio_event_streams(
+    request: HttpRequest, route: Route, secrets: ProviderSecrets, settings: Settings, now: float
+) -> Verified:
+    """An Event Streams delivery: a JSON array of CloudEvents, POSTed with ``X-Twilio-Signature`` =
+    HMAC-SHA1 (Auth Token, Base64) of the full URL, which carries ``bodySHA256`` = the SHA-256 hex of
+    the raw body. Both are checked before the body is parsed; a JSON body whose URL has no
+    ``bodySHA256`` is refused (``payload_hash_mismatch``), as is an unsigned one.
+
+    The body names no account to pick a token (``data.account_sid`` is inside each event, and is
+    only read after verification): every configured account is tried, and the one whose token
+    verifies is the events' ``account_id``."""
+    if request.media_type not in JSON_TYPES:
+        raise UnsupportedMediaType(media_type=request.media_type[:64], expected=list(JSON_TYPES))
+    url = request.url(settings.public_base_url)
+    account = _signing_account(url, request.header(SIGNATURE_HEADER), request.body, secrets)
+    # No credential: the signature fixes the URL and, through bodySHA256, the body byte for byte, so
+    # a captured request can only ever yield these same events again, which dedupe by CloudEvent id.
+    # The recorder's binding (one credential, one event) cannot apply to a request of many events.
+    return account, request.json_array(), None
+
+
+def _signing_account(url: str, signature: str | None, body: bytes, secrets: ProviderSecrets) -> str:
+    """The configured account whose auth token signed ``url`` (with ``bodySHA256`` of ``body``). A
+    missing signature, or a missing or wrong body hash, raises on the first account tried."""
+    tokens = secrets.twilio_auth_tokens
+    if not tokens:  # as the verifier answers: signature_missing first, else unknown_account
+        verify_twilio_signature(url, None, signature, tokens, account_sid=None, json_body=body)
+    for sid in tokens:
+        try:
+            identity = verify_twilio_signature(url, None, signature, tokens, account_sid=sid, json_body=body)
+        except SignatureInvalid:  # not this account's token
+            continue
+        return identity.account_sid
+    raise SignatureInvalid(
+        rule="HMAC-SHA1 over the URL with bodySHA256 matches no configured account's auth token",
+        accounts_tried=len(tokens),
+    )
+
+
+SCHEMES = {"twilio": twilio, "twilio_event_streams": twilio_event_streams}
