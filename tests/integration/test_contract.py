@@ -40,11 +40,14 @@ def _everything_published(h: Harness) -> list[dict[str, Any]]:
     return messages + h.queue_messages("EventsQueue")
 
 
-def _status_answer(h: Harness, subject_id: str) -> dict[str, Any]:
+def _status_answer(
+    h: Harness, subject_id: str, provider: str | None = None, product: str | None = None
+) -> dict[str, Any]:
+    query = f"provider={provider}&product={product}" if provider and product else ""
     request = http_event(
         "GET",
         f"/status/{quote(subject_id, safe='')}",
-        "",
+        query,
         {},
         b"",
         host=SAMPLE_HOST,
@@ -107,11 +110,12 @@ def test_every_message_is_grouped_by_subject_and_deduplicated_by_event_id(harnes
 
 
 def test_the_last_message_of_a_subject_carries_the_status_the_api_reports(harness: Harness) -> None:
-    last: dict[str, dict[str, Any]] = {}
+    # A subject is (provider, product, id): samples of two products may share an id.
+    last: dict[tuple[str, str, str], dict[str, Any]] = {}
     for message in _bodies(_everything_published(harness)):  # in order within each subject's group
-        last[message["subject_id"]] = message
-    for subject, message in last.items():
-        answer, current = _status_answer(harness, subject), message["current"]
+        last[(message["provider"], message["product"], message["subject_id"])] = message
+    for (provider, product, subject), message in last.items():
+        answer, current = _status_answer(harness, subject, provider, product), message["current"]
         recorded = {e["event_id"] for e in answer["history"]}
         assert message["event_id"] in recorded
         if current is None:
