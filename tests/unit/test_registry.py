@@ -63,7 +63,9 @@ def test_every_product_has_a_schema_entry(spec: Product) -> None:
     assert spec.name in props["product"]["enum"]
     assert re.search(props["type"]["pattern"], f"{spec.name}.x")
     # The schema's rule for the product names its type prefix and exactly its providers.
-    (rule,) = [r for r in SCHEMA["allOf"][0]["allOf"] if r["if"]["properties"]["product"]["const"] == spec.name]
+    (rule,) = [
+        r for r in SCHEMA["allOf"][0]["allOf"] if r["if"]["properties"]["product"]["const"] == spec.name
+    ]
     then = rule["then"]["properties"]
     allowed = then["provider"].get("enum") or [then["provider"]["const"]]
     assert set(allowed) == set(providers.providers_of(spec.name))
