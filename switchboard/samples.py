@@ -354,6 +354,9 @@ def build_cases(secrets: ProviderSecrets, at: int) -> list[Case]:
     )
 
     _more_vonage_cases(signed, add, by_name, secrets, at)
+    for route_sample in _first_sample_per_route(all_samples):
+        for file, case, code_status, code, req in scheme_negative_rows(route_sample, signed, at):
+            add(file, route_sample.function, case, code_status, code, to_event(req, at=at))
 
     # Routing.
     add(
@@ -396,54 +399,77 @@ def _more_vonage_cases(
 ) -> None:
     """RTC, Dispatch, the voice fallback and US Short Codes: their other encodings and rejections."""
     for file, case, status, code, req in (
-        *_new_jwt_route_rows(signed, by_name, at),
+        *_rtc_rows(signed, by_name),
         *_short_code_rows(signed, by_name, secrets),
     ):
         add(file, "VonageFunction", case, status, code, to_event(req, at=at))
 
 
-def _new_jwt_route_rows(
-    signed: Callable[..., SignedRequest], by_name: dict[str, Sample], at: int
-) -> list[Row]:
-    """The fallback by POST; on each new JWT route a request unsigned (503: Vonage retries signed),
-    tampered and stale; an RTC sequence id without its conversation."""
+def _rtc_rows(signed: Callable[..., SignedRequest], by_name: dict[str, Sample]) -> list[Row]:
+    """The fallback by POST; an RTC sequence id without its conversation."""
     fallback, rtc = by_name["voice/fallback-event-input"], by_name["rtc/member-joined"]
-    rows: list[Row] = [
-        ("http/variants/voice-fallback-post.json", "valid", 200, None, signed(fallback, "p", method="POST"))
-    ]
-    for name, s in (
-        ("rtc", rtc),
-        ("dispatch", by_name["dispatch/message-status-delivered"]),
-        ("voice-fallback", fallback),
-    ):
-        unsigned = signed(s, "u")
-        del unsigned.headers["authorization"]
-        tampered = signed(s, "t", method="POST")
-        tampered.body = (
-            tampered.body.replace(b'"7"', b'"9"').replace(b"joined", b"left").replace(b"delivered", b"read")
-        )
-        rows += [
-            (f"http/negative/{name}-unsigned.json", "unsigned", 503, "signature_missing", unsigned),
-            (f"http/negative/{name}-tampered.json", "tampered", 401, "payload_hash_mismatch", tampered),
-            (
-                f"http/negative/{name}-stale.json",
-                "replayed",
-                401,
-                "token_expired",
-                signed(s, "s", now=at - 25 * 3600),
-            ),
-        ]
     orphan = Sample("rtc/orphan", rtc.route, {k: v for k, v in rtc.payload.items() if k != "conversation_id"})
-    rows.append(
+    return [
+        ("http/variants/voice-fallback-post.json", "valid", 200, None, signed(fallback, "p", method="POST")),
         (
             "http/negative/rtc-id-without-conversation.json",
             "malformed",
             400,
             "missing_field",
             signed(orphan, "o"),
-        )
-    )
+        ),
+    ]
+
+
+def _first_sample_per_route(all_samples: list[Sample]) -> list[Sample]:
+    first: dict[str, Sample] = {}
+    for s in all_samples:
+        first.setdefault(s.route.path, s)
+    return list(first.values())
+
+
+def scheme_negative_rows(s: Sample, signed: Callable[..., SignedRequest], at: int) -> list[Row]:
+    """Every route's standard rejections, by its scheme, from its first sample: a route added to
+    the registry is covered here without a line of its own. Files: http/negative/route-<path>-<case>."""
+    slug = "route-" + s.route.path.strip("/").replace("/", "-")
+    scheme = s.route.scheme
+    method = "POST" if scheme == "vonage_jwt" else s.route.default_method  # a JWT GET has no body to alter
+    unsigned = signed(s, "gu", method=s.route.default_method)
+    tampered = signed(s, "gt", method=method)
+    for header in ("authorization", "x-twilio-signature"):
+        unsigned.headers.pop(header, None)
+    if scheme in ("vonage_jwt", "twilio_event_streams") or (scheme == "twilio" and tampered.body):
+        tampered.body += b" "  # still the same JSON or form; no longer the signed bytes
+    else:  # a signed query (SMS API, Twilio GET, URL token): one more parameter
+        tampered.url += "&extra=1"
+    if scheme == "vonage_sms":
+        unsigned.url = unsigned.url.split("&sig=")[0]
+    if scheme == "url_token":
+        unsigned.url = unsigned.url.split("?")[0]
+        tampered.url = tampered.url.split("?")[0] + "?token=guessed-token-guessed-token"
+    rows: list[Row] = [
+        (
+            f"http/negative/{slug}-unsigned.json",
+            "unsigned",
+            503 if scheme == "vonage_jwt" else 401,
+            "signature_missing",
+            unsigned,
+        ),
+        (f"http/negative/{slug}-tampered.json", "tampered", 401, _TAMPERED_CODE[scheme], tampered),
+    ]
+    if scheme in ("vonage_jwt", "vonage_sms"):
+        stale = signed(s, "gs", now=at - 73 * 3600, method=s.route.default_method)
+        rows.append((f"http/negative/{slug}-stale.json", "replayed", 401, "token_expired", stale))
     return rows
+
+
+_TAMPERED_CODE = {
+    "vonage_jwt": "payload_hash_mismatch",
+    "vonage_sms": "signature_invalid",
+    "twilio": "signature_invalid",
+    "twilio_event_streams": "payload_hash_mismatch",
+    "url_token": "signature_invalid",
+}
 
 
 def _short_code_rows(
