@@ -138,6 +138,11 @@ def _ingest_messages(env: dict[str, str]) -> list[tuple[str, str | None]]:
             messages.append((str(kwargs["MessageBody"]), attribute["StringValue"] if attribute else None))
             return {"MessageId": "m"}
 
+        def send_message_batch(self, **kwargs: Any) -> dict[str, Any]:  # an Event Streams delivery
+            for entry in kwargs["Entries"]:
+                self.send_message(**entry)
+            return {"Successful": [{"Id": e["Id"]} for e in kwargs["Entries"]], "Failed": []}
+
     clients: dict[str, Any] = {"sqs": CaptureSQS(), "secretsmanager": FakeSecrets(dev_secrets_text())}
     deps = build_deps(env, clock=lambda: frozen, client=lambda s: clients[s])
     modules = {"VonageFunction": vonage_app, "TwilioFunction": twilio_app}

@@ -197,6 +197,8 @@ def handle_webhook(
 
 
 def _enqueue(d: WebhookDeps, events: list[dict[str, Any]], credential: str | None) -> None:
+    if not events:  # an empty Event Streams array: nothing to store, no SQS call
+        return
     if len(events) == 1:
         d.enqueue(events[0], credential)
     elif d.enqueue_many is not None:

@@ -198,20 +198,36 @@ def cmd_samples(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _set_field(payload: dict[str, Any], assignment: str) -> None:
+def _set_field(payload: Any, assignment: str) -> None:
+    """``--set a.b=value``; in an array sample (Event Streams) a number picks an item: ``0.data.x=…``."""
     if "=" not in assignment:
         raise CliError(f"--set wants field=value, got {assignment!r}", EXIT_USAGE)
     path, value = assignment.split("=", 1)
     keys = path.split(".")
     node = payload
     for key in keys[:-1]:
-        node = node.setdefault(key, {})
-        if not isinstance(node, dict):
-            raise CliError(f"--set {path}: {key} is not an object", EXIT_USAGE)
+        node = _child(node, key, path)
     try:
-        node[keys[-1]] = json.loads(value) if value[:1] in "{[" else value
+        parsed: Any = json.loads(value) if value[:1] in "{[" else value
     except ValueError:
-        node[keys[-1]] = value
+        parsed = value
+    if isinstance(node, list):
+        node[_index(node, keys[-1], path)] = parsed
+    else:
+        node[keys[-1]] = parsed
+
+
+def _child(node: Any, key: str, path: str) -> Any:
+    child = node[_index(node, key, path)] if isinstance(node, list) else node.setdefault(key, {})
+    if not isinstance(child, dict | list):
+        raise CliError(f"--set {path}: {key} is not an object", EXIT_USAGE)
+    return child
+
+
+def _index(node: list[Any], key: str, path: str) -> int:
+    if not key.isdigit() or int(key) >= len(node):
+        raise CliError(f"--set {path}: {key} is not an item of the array (0-{len(node) - 1})", EXIT_USAGE)
+    return int(key)
 
 
 def _with_status(sample: Any, payload: dict[str, Any], status: str) -> dict[str, Any]:
@@ -286,7 +302,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         base = target.base_url
         secrets_text = _read(args.secrets) if args.secrets else target.secrets_text()
     secrets = ProviderSecrets.from_json(secrets_text, source=args.secrets or "the target's secrets")
-    payload: dict[str, Any] = json.loads(json.dumps(chosen.payload))
+    payload: Any = json.loads(json.dumps(chosen.payload))
     for assignment in args.set or []:
         _set_field(payload, assignment)
     worst = EXIT_OK
