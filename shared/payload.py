@@ -22,7 +22,9 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MS_THRESHOLD: Final = 100_000_000_000  # 1e11: as seconds that is year 5138, as milliseconds 1973
 _DIGITS = re.compile(r"[0-9]+")
 _DECIMAL = re.compile(r"[0-9]+\.[0-9]+")
-INTEGER = re.compile(r"-?[0-9]+")
+# An integer sent as text: at most 18 digits, so int() is cheap and never refuses (Python will not
+# convert a string of more than 4,300 digits: that ValueError was a 500).
+INTEGER = re.compile(r"-?[0-9]{1,18}")
 _SCTS = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})")
 _NOT_TYPE_CHAR = re.compile(r"[^a-z0-9_.]")
 _UTC_SUFFIXES: Final = (" UTC", " GMT", "UTC", "GMT")

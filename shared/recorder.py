@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +32,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared import storage
+from shared import safejson, storage
 from shared.config import require_env
 from shared.errors import BadRequest, ConfigError
 from shared.status_rank import position
@@ -219,7 +218,7 @@ MAX_BATCH_BYTES = 256 * 1024
 def _entry(index: int, event: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "Id": str(index),
-        "MessageBody": json.dumps(event, separators=(",", ":"), ensure_ascii=False),
+        "MessageBody": safejson.dumps_for_sqs(event),
         "MessageGroupId": group_id(event["provider"], event["product"], event["subject_id"]),
         "MessageDeduplicationId": event["event_id"],
     }

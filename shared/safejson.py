@@ -121,3 +121,18 @@ def repair_text(value: Any, pointer: str = "") -> tuple[Any, list[str]]:
 def escape_pointer(key: str) -> str:
     """One JSON Pointer reference token (RFC 6901 §3)."""
     return key.replace("~", "~0").replace("/", "~1")
+
+
+# SQS carries only #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF in a message
+# body (SendMessage: InvalidMessageContents otherwise). JSON escapes the control characters; with
+# ensure_ascii=False the noncharacters U+FFFE and U+FFFF stay raw — text any user can type into an
+# SMS — so they are escaped here (they can only occur inside strings). Lone surrogates never reach
+# this point: normalisation repairs or refuses them.
+
+
+def dumps_for_sqs(value: Any) -> str:
+    """Compact UTF-8 JSON text that SQS accepts as a message body, whatever the strings hold."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if "\ufffe" in text or "\uffff" in text:
+        text = text.replace("\ufffe", "\\ufffe").replace("\uffff", "\\uffff")
+    return text

@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared import aws
+from shared import aws, safejson
 from shared.config import Settings, require_env
 from shared.errors import (
     ConfigError,
@@ -65,7 +65,7 @@ def _attributes(credential: str | None) -> dict[str, Any]:
 
 
 def _body(event: Mapping[str, Any]) -> str:
-    return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+    return safejson.dumps_for_sqs(event)
 
 
 def sqs_enqueuer(sqs: Any, queue_url: str) -> Enqueue:

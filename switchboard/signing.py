@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
@@ -183,15 +184,33 @@ def _sign_twilio_event_streams(
     nonce: str | None,
 ) -> SignedRequest:
     """A sink delivery: ``payload`` (a list of CloudEvents) as the JSON body, ``bodySHA256`` appended
-    to the URL's query, the full URL signed with the first account's newest auth token."""
-    _, token = first_twilio_account(secrets)
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    to the URL's query, the full URL signed with the first account's newest auth token. The events
+    are made that account's own, as Twilio's are (the receiver refuses an event naming another)."""
+    sid, token = first_twilio_account(secrets)
+    body = json.dumps(own_events(payload, sid), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     url = f"{url}{'&' if '?' in url else '?'}{urlencode({'bodySHA256': hashlib.sha256(body).hexdigest()})}"
     headers = {
         "content-type": "application/json",
         "x-twilio-signature": compute_twilio_signature(url, None, token),
     }
     return SignedRequest(method, url, headers, body)
+
+
+def own_events(payload: Any, sid: str) -> Any:
+    """``payload`` with every account SID a CloudEvent names (``data.account_sid``, ``/Accounts/AC…``
+    in ``source``) replaced by ``sid``."""
+    if not isinstance(payload, list):
+        return payload
+    out = []
+    for item in payload:
+        if isinstance(item, dict):
+            item = dict(item)
+            if isinstance(item.get("data"), dict) and "account_sid" in item["data"]:
+                item["data"] = {**item["data"], "account_sid": sid}
+            if isinstance(item.get("source"), str):
+                item["source"] = re.sub(r"/Accounts/AC[0-9A-Za-z]+", f"/Accounts/{sid}", item["source"])
+        out.append(item)
+    return out
 
 
 def _sign_url_token(

@@ -93,10 +93,10 @@ def verify_twilio_signature(
         if not claimed:
             raise PayloadHashMismatch(rule="a JSON body needs bodySHA256 in the signed URL")
         actual = hashlib.sha256(json_body).hexdigest().encode("ascii")
-        if not hmac.compare_digest(claimed[-1].strip().lower().encode("utf-8"), actual):
+        if not hmac.compare_digest(claimed[-1].strip().lower().encode("utf-8", "surrogatepass"), actual):
             raise PayloadHashMismatch(rule="sha256(raw body) != bodySHA256", body_bytes=len(json_body))
         params = None
-    provided = signature.strip().encode("utf-8")
+    provided = signature.strip().encode("utf-8", "surrogatepass")  # a lone surrogate matches nothing
     variants = url_variants(url)
     for index, token in enumerate(tokens):
         for variant in variants:

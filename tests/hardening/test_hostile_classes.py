@@ -31,6 +31,7 @@ from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from shared import safejson
 from shared.config import Settings
 from shared.history import handle_status
 from shared.ingress import ROUTES, Route, _param_text
@@ -168,14 +169,20 @@ def sign_json(
     return SignedRequest("POST", url, headers, body)
 
 
+# The characters SQS accepts in a message body (SendMessage: InvalidMessageContents otherwise).
+SQS_BODY = re.compile("[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
+
+
 class FakeSqs:
-    """Keeps what the real encoders send; a body that SQS could not carry as UTF-8 fails here."""
+    """Keeps what the real encoders send; a body that SQS could not carry (not UTF-8, or a character
+    outside SQS's set, e.g. U+FFFF) fails here."""
 
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
 
     def send_message(self, **kwargs: Any) -> dict[str, str]:
         kwargs["MessageBody"].encode("utf-8")
+        assert SQS_BODY.fullmatch(kwargs["MessageBody"]), "a character SQS refuses in the body"
         self.sent.append(kwargs)
         return {"MessageId": str(len(self.sent))}
 
@@ -623,6 +630,64 @@ def test_huge_numbers_in_any_field_are_kept_exactly_or_refused_and_never_a_500(
         assert (got.status, got.error) == (400, "invalid_json")
     for queued, _ in got.queued:
         json.dumps(queued, allow_nan=False)
+    store.record_and_read_back(got)
+
+
+digit_strings = st.integers(17, 12_000).map(lambda n: json.dumps("9" * n))  # past int()'s 4,300 digits
+noncharacter_text = st.lists(
+    st.sampled_from(["a", "\ufffe", "\uffff", "\ufffd", "\U0001f600"]), min_size=1
+).map(lambda parts: json.dumps("".join(parts), ensure_ascii=False))
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@share(3)
+@given(data=st.data())
+def test_digit_strings_of_any_length_in_any_field_are_never_a_500(
+    store: Store, scheme: str, data: st.DataObject
+) -> None:
+    """Integers sent as text (item numbers, Number Insight's status, RTC ids) are read only up to
+    18 digits: a longer one is kept as text or refused with a 4xx, never handed to int()."""
+    literal = data.draw(digit_strings, label="digits")
+    store.clear()
+    _, _, got = deliver_in_a_field(data, scheme, literal)
+    event(f"{got.status} {got.error}")
+    assert got.status < 500
+    store.record_and_read_back(got)
+
+
+# Every field a parser reads as an integer that may arrive as digits (providers-more §3, §1.4; NI).
+INTEGER_FIELDS = [
+    ("messages/status-rejected-failover-first", ("workflow", "item_number")),
+    ("messages/status-rejected-failover-first", ("workflow", "items_total")),
+    ("number_insight/result-success", ("status",)),
+    ("rtc/member-joined", ("id",)),
+]
+
+
+@pytest.mark.parametrize(("name", "path"), INTEGER_FIELDS)
+@pytest.mark.parametrize("digits", [19, 4_301, 12_000])
+def test_an_integer_field_sent_as_a_long_digit_string_is_a_4xx_or_kept_never_a_500(
+    name: str, path: Path, digits: int
+) -> None:
+    s = sample(name)
+    got = deliver(sign_json(s.route, put(s.payload, path, SENTINEL), literal=json.dumps("7" * digits)))
+    assert got.status < 500
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@share(3)
+@given(data=st.data())
+def test_noncharacters_in_any_field_reach_the_queue_as_sqs_accepts_them(
+    store: Store, scheme: str, data: st.DataObject
+) -> None:
+    """U+FFFE and U+FFFF are valid text a user can type, and SQS refuses them raw: the ingest body
+    carries them escaped (FakeSqs checks SQS's character set) and the event reads back unchanged."""
+    literal = data.draw(noncharacter_text, label="text")
+    store.clear()
+    _, _, got = deliver_in_a_field(data, scheme, literal)
+    assert got.status < 500
+    for queued, _ in got.queued:
+        assert SQS_BODY.fullmatch(safejson.dumps_for_sqs(queued))
     store.record_and_read_back(got)
 
 

@@ -50,9 +50,11 @@ PAYLOADS = Path(__file__).resolve().parents[2] / "events" / "payloads" / "event_
 HOST = "hooks.example.com"
 PATH = "/twilio/event-streams"
 SINK = f"https://{HOST}{PATH}"
-ACCOUNT, TOKEN = "AC" + "1" * 32, "token-one-" + "1" * 22
+ACCOUNT, TOKEN = "AC" + "a" * 32, "token-one-" + "1" * 22  # the samples' account
 OTHER_ACCOUNT, OTHER_TOKEN = "AC" + "2" * 32, "token-two-" + "2" * 22
 SECRETS = ProviderSecrets(twilio_auth_tokens={ACCOUNT: (TOKEN,), OTHER_ACCOUNT: (OTHER_TOKEN, "older-2")})
+ACCOUNT_OF = {TOKEN: ACCOUNT, OTHER_TOKEN: OTHER_ACCOUNT, "older-2": OTHER_ACCOUNT}
+SAMPLE_ACCOUNTS = (b"AC" + b"a" * 32,)  # the documentation's placeholder
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 RECEIVED = "2026-11-23T12:00:00.000Z"
 VERIFY_PREFIX = "com.twilio.accountsecurity.verify.verification."
@@ -77,7 +79,11 @@ def request(
     signature: str | None = None,
     deliver_to: str | None = None,
 ) -> HttpRequest:
-    """``body`` as Twilio delivers it to ``sink`` (signed with ``token``), arriving at ``deliver_to``."""
+    """``body`` as Twilio delivers it to ``sink`` (signed with ``token``), arriving at ``deliver_to``.
+    The samples' account SIDs become the signing account's: Twilio sends an account its own events
+    (and the receiver refuses an event naming another account)."""
+    for sample_account in SAMPLE_ACCOUNTS:
+        body = body.replace(sample_account, ACCOUNT_OF.get(token, ACCOUNT).encode())
     url, signed = twilio_event_streams_request(sink, body, token)
     parts = urlsplit(deliver_to or url)
     headers = {"content-type": content_type, "x-twilio-signature": signed if signature is None else signature}
@@ -789,3 +795,52 @@ def test_switchboard_send_with_status_delivers_a_signed_canceled_verification(
         ("verify", "canceled", "VE" + "a" * 32)
     ] * 2
     assert got[0]["event_id"] == got[1]["event_id"] != cloudevent_id("verify", APPROVED["id"])
+
+
+def _named(account: str | None, *, source_account: str | None = None) -> bytes:
+    event = copy.deepcopy(APPROVED)
+    if account is None:
+        del event["data"]["account_sid"]
+    else:
+        event["data"]["account_sid"] = account
+    if source_account == "":  # a source that names no account
+        event["source"] = event["source"].replace("/Accounts/AC" + "a" * 32, "")
+    else:
+        event["source"] = event["source"].replace(
+            "AC" + "a" * 32, source_account or account or "AC" + "a" * 32
+        )
+    return body_of([event])
+
+
+@pytest.mark.parametrize(
+    ("named", "source"),
+    [
+        (ACCOUNT, ACCOUNT),  # another configured account (the signer is OTHER_ACCOUNT)
+        ("AC" + "9" * 32, "AC" + "9" * 32),  # an account with no token here
+        (OTHER_ACCOUNT, ACCOUNT),  # data says the signer, source another
+        (None, ""),  # a verification that names no account at all
+    ],
+)
+def test_one_accounts_token_never_vouches_for_another_accounts_verification(
+    named: str | None, source: str
+) -> None:
+    """Subjects are keyed by the verification SID, not the account: with two accounts configured,
+    account B's token must not move account A's verification."""
+    body = _named(named, source_account=source)
+    req = request(body, token=OTHER_TOKEN)
+    # request() maps the samples' placeholder account to the signer's: undo it for this body.
+    url, signed = twilio_event_streams_request(SINK, body, OTHER_TOKEN)
+    parts = urlsplit(url)
+    req = HttpRequest(
+        "POST", parts.path, parts.query, {"content-type": "application/json", "x-twilio-signature": signed},
+        body, parts.scheme, parts.netloc,
+    )  # fmt: skip
+    error = refused(req, SignatureInvalid)
+    assert error.diagnostic.get("item") == 0
+
+
+def test_an_accounts_own_verification_and_an_event_naming_no_account_are_taken() -> None:
+    own = receive(request(_named(OTHER_ACCOUNT), token=OTHER_TOKEN))
+    assert own.event["account_id"] == OTHER_ACCOUNT and own.event["product"] == "verify"
+    test_event = load("test-event.json")
+    assert receive(request(body_of(test_event), token=OTHER_TOKEN)).event["product"] == "event_streams"

@@ -4,6 +4,7 @@ the URL with ``bodySHA256`` for a JSON body (providers.md §7); Event Streams si
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +12,7 @@ from shared.config import ProviderSecrets, Settings
 from shared.errors import SignatureInvalid, UnsupportedMediaType
 from shared.http import HttpRequest, Params, flatten
 from shared.providers.base import Route
+from shared.providers.twilio.event_streams import VERIFY_TYPE_PREFIX
 from shared.verify.request import (
     FORM_TYPE,
     JSON_TYPES,
@@ -68,7 +70,37 @@ def twilio_event_streams(
     # No credential: the signature fixes the URL and, through bodySHA256, the body byte for byte, so
     # a captured request can only ever yield these same events again, which dedupe by CloudEvent id.
     # The recorder's binding (one credential, one event) cannot apply to a request of many events.
-    return account, request.json_array(), None
+    items = request.json_array()
+    _check_accounts(items, account)
+    return account, items, None
+
+
+_ACCOUNT_IN_SOURCE = re.compile(r"/Accounts/(AC[0-9A-Za-z]+)")
+
+
+def _check_accounts(items: list[Any], account: str) -> None:
+    """A CloudEvent is the signing account's own. An account's auth token never vouches for an
+    event that names another account (``data.account_sid``, or ``/Accounts/AC…`` in ``source``),
+    and a Verify verification event must name its account: subjects are keyed by provider, product
+    and verification SID, not by account, so with several accounts in the secret account B could
+    otherwise move account A's verifications."""
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            continue  # refused by the parser, with its index
+        data = item.get("data")
+        named = [data.get("account_sid")] if isinstance(data, Mapping) and "account_sid" in data else []
+        source = item.get("source")
+        if isinstance(source, str):
+            named += _ACCOUNT_IN_SOURCE.findall(source)
+        if any(sid != account for sid in named) or (not named and _is_verification(item)):
+            raise SignatureInvalid(
+                rule="a CloudEvent must name the account whose auth token signed it", item=index
+            )
+
+
+def _is_verification(item: Mapping[str, Any]) -> bool:
+    kind = item.get("type")
+    return isinstance(kind, str) and kind.startswith(VERIFY_TYPE_PREFIX)
 
 
 def _signing_account(url: str, signature: str | None, body: bytes, secrets: ProviderSecrets) -> str:
