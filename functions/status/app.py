@@ -4,8 +4,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.history import handle_status
 from shared.observability import logger
+from shared.status_api import handle_status
 
 
 @logger.inject_lambda_context(clear_state=True)

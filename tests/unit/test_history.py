@@ -11,8 +11,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from shared import storage
-from shared.history import Lookup, handle_status, subject_keys
+from shared.history import Lookup, subject_keys
 from shared.providers import PAIRS
+from shared.status_api import handle_status
 from switchboard import cli
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

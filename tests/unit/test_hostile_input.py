@@ -9,10 +9,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from shared.errors import InvalidField, InvalidJson
-from shared.history import handle_status
 from shared.http import HttpRequest
 from shared.normalise import MAX_KEY_LENGTH, normalise, parse_timestamp
 from shared.recorder import group_id
+from shared.status_api import handle_status
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
