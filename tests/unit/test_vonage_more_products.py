@@ -542,3 +542,34 @@ NEW_ROUTES = {
     "/vonage/short-codes/receipt": ("url_token", "GET", "event_id"),
     "/vonage/short-codes/inbound": ("url_token", "GET", "event_id"),
 }
+
+
+def test_an_event_posted_as_json_and_its_fallback_by_get_as_text_are_one_event() -> None:
+    """Vonage's defaults: the event URL POSTs JSON, the fallback (like the answer URL) GETs text.
+    The identity reads every value as its text, so the two are one event (review finding)."""
+    from shared.normalise import normalise as norm
+
+    at = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    posted = {
+        "uuid": "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab",
+        "conversation_uuid": "CON-aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab",
+        "dtmf": {"digits": "7", "timed_out": False},
+        "size": 2048,
+        "timestamp": "2026-11-23T12:00:00.000Z",
+    }
+    as_get = {
+        **{k: str(v) for k, v in posted.items() if k not in ("dtmf", "size")},
+        "dtmf": '{"timed_out": false, "digits": "7"}',
+        "size": "2048",
+        "reason": "Connection closed.",
+        "original_request[url]": "https://example.com/vonage/voice/event",
+        "original_request[type]": "event",
+    }
+    event = norm("voice", "event", posted, account_id=None, received_at=at)
+    fallback = norm("voice", "fallback", as_get, account_id=None, received_at=at)
+    assert fallback["event_id"] == event["event_id"]
+    other_digit = {**as_get, "dtmf": '{"digits": "8", "timed_out": false}'}
+    assert (
+        norm("voice", "fallback", other_digit, account_id=None, received_at=at)["event_id"]
+        != event["event_id"]
+    )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -26,8 +27,31 @@ def parse(kind: str | None, data: Mapping[str, Any]) -> Parts:
     # (two DTMF inputs in one second): the identity is the payload itself. A retry, even re-signed,
     # carries the same payload, so it is the same event.
     return Parts(
-        "event", call_uuid, status, occurred, "voice", (call_uuid, "event", status, content_digest(data))
+        "event", call_uuid, status, occurred, "voice", (call_uuid, "event", status, wire_digest(data))
     )
+
+
+def wire_digest(data: Mapping[str, Any]) -> str:
+    """The payload's digest as one request reads over POST (JSON) or GET (text): every value as its
+    text — numbers and booleans as JSON writes them, objects and arrays as canonical JSON, a string
+    holding a JSON object or array as that value. An event POSTed with ``dtmf`` as an object and
+    ``size`` as a number, and its fallback by GET (the default: providers-more §6) carrying them as
+    text, are then one event. (Vonage does not document how GET carries nested values; JSON text is
+    assumed, and ``[key]`` brackets would not match.)"""
+    return content_digest({key: _as_text(value) for key, value in data.items()})
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        if value.lstrip()[:1] not in ("{", "["):
+            return value
+        try:  # only an object or an array starts so
+            value = safejson.loads(value, max_depth=safejson.MAX_DEPTH - 1)
+        except safejson.JsonRejected:
+            return str(value)
+    if value is None:
+        return ""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
 
 
 def _fallback(call_uuid: str, occurred: datetime | None, data: Mapping[str, Any]) -> Parts:
@@ -44,9 +68,9 @@ def _fallback(call_uuid: str, occurred: datetime | None, data: Mapping[str, Any]
     status = event_status(original)
     key: tuple[str, ...]
     if original_type == "event":
-        key = (call_uuid, "event", status, content_digest(original))
+        key = (call_uuid, "event", status, wire_digest(original))
     else:
-        key = (call_uuid, "fallback", content_digest(original))
+        key = (call_uuid, "fallback", wire_digest(original))
     return Parts("fallback", call_uuid, status, occurred, "voice", key)
 
 
