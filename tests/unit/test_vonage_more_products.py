@@ -129,6 +129,11 @@ def test_a_knocking_event_belongs_to_the_knocker_and_its_payload_is_its_identity
     assert event("rtc", None, copy.deepcopy(data), LATER)["event_id"] == got["event_id"]
     cancel = event("rtc", None, {**data, "type": "app:knocking:cancel"})
     assert cancel["event_id"] != got["event_id"] and cancel["status"] == "app_knocking_cancel"
+    # A retry Vonage re-stamps is the same event; another knocker's knock is another.
+    assert (
+        event("rtc", None, {**data, "timestamp": "2030-01-01T00:00:00.000Z"})["event_id"] == got["event_id"]
+    )
+    assert event("rtc", None, {**data, "from": "knocker:another"})["event_id"] != got["event_id"]
 
 
 @pytest.mark.parametrize(

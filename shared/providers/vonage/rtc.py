@@ -47,7 +47,9 @@ def parse(kind: str | None, data: Mapping[str, Any]) -> Parts:
     subject = conversation or _text(data, "from")
     if subject is None:
         raise MissingField("conversation_id is required", field="conversation_id")
-    key = (subject, event_type, content_digest(data))
+    # Not the timestamp: should Vonage re-stamp a retry (its RTC retry policy is unknown), it is the
+    # same event; two knocks differ by their knocker uuid and channel anyway.
+    key = (subject, event_type, content_digest({k: v for k, v in data.items() if k != "timestamp"}))
     return Parts(event_type, subject, status, occurred, channel, key)
 
 
