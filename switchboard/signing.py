@@ -83,6 +83,20 @@ def first_twilio_account(secrets: ProviderSecrets) -> tuple[str, str]:
     raise LookupError("the secrets document has no twilio.auth_tokens")
 
 
+@dataclass
+class SignInput:
+    """What a scheme's dev signer gets: the target URL, the payload and how to send it (made fresh
+    for each call: a signer may refine it, e.g. add the query to ``url``)."""
+
+    url: str
+    payload: Any
+    secrets: ProviderSecrets
+    now: int
+    method: str
+    encoding: str | None
+    nonce: str | None
+
+
 def sign(
     route: Route,
     payload: Any,
@@ -104,96 +118,68 @@ def sign(
     if signer is None:
         raise ValueError(f"unknown scheme {route.scheme}")
     url = base_url.rstrip("/") + route.path
-    return signer(url, payload, secrets, now, method or route.methods[-1], encoding, nonce)
+    return signer(SignInput(url, payload, secrets, now, method or route.methods[-1], encoding, nonce))
 
 
-def _sign_vonage_jwt(
-    url: str,
-    payload: Any,
-    secrets: ProviderSecrets,
-    now: int,
-    method: str,
-    encoding: str | None,
-    nonce: str | None,
-) -> SignedRequest:
-    api_key, secret = first_vonage_account(secrets)
-    app_id = next(iter(sorted(secrets.vonage_application_ids)), "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab")
-    if method == "GET":
-        url = f"{url}?{urlencode(_text_params(payload))}"
+def _sign_vonage_jwt(r: SignInput) -> SignedRequest:
+    api_key, secret = first_vonage_account(r.secrets)
+    app_id = next(iter(sorted(r.secrets.vonage_application_ids)), "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab")
+    if r.method == "GET":
+        r.url = f"{r.url}?{urlencode(_text_params(r.payload))}"
         body = b""
         headers = {}
     else:
-        body = json_bytes(payload)
+        body = json_bytes(r.payload)
         headers = {"content-type": "application/json"}
-    token = vonage_jwt(body, api_key, secret, iat=now, jti=nonce, application_id=app_id)
-    return SignedRequest(method, url, {**headers, "authorization": f"Bearer {token}"}, body)
+    token = vonage_jwt(body, api_key, secret, iat=r.now, jti=r.nonce, application_id=app_id)
+    return SignedRequest(r.method, r.url, {**headers, "authorization": f"Bearer {token}"}, body)
 
 
-def _sign_vonage_sms(
-    url: str,
-    payload: Any,
-    secrets: ProviderSecrets,
-    now: int,
-    method: str,
-    encoding: str | None,
-    nonce: str | None,
-) -> SignedRequest:
-    api_key, secret = first_vonage_account(secrets)
-    params = {k: v for k, v in _text_params(payload).items() if k not in ("sig",)}
-    params.update({"api-key": api_key, "timestamp": str(now), "nonce": nonce or str(uuid.uuid4())})
-    params["sig"] = compute_sms_signature(params, secret, secrets.sms_method(api_key))
-    encoding = encoding or ("query" if method == "GET" else "form")
-    if encoding == "query":
-        return SignedRequest("GET", f"{url}?{urlencode(params)}")
-    if encoding == "json":
-        return SignedRequest("POST", url, {"content-type": "application/json"}, json_bytes(params))
+def _sign_vonage_sms(r: SignInput) -> SignedRequest:
+    api_key, secret = first_vonage_account(r.secrets)
+    params = {k: v for k, v in _text_params(r.payload).items() if k not in ("sig",)}
+    params.update({"api-key": api_key, "timestamp": str(r.now), "nonce": r.nonce or str(uuid.uuid4())})
+    params["sig"] = compute_sms_signature(params, secret, r.secrets.sms_method(api_key))
+    r.encoding = r.encoding or ("query" if r.method == "GET" else "form")
+    if r.encoding == "query":
+        return SignedRequest("GET", f"{r.url}?{urlencode(params)}")
+    if r.encoding == "json":
+        return SignedRequest("POST", r.url, {"content-type": "application/json"}, json_bytes(params))
     return SignedRequest(
-        "POST", url, {"content-type": "application/x-www-form-urlencoded"}, urlencode(params).encode()
+        "POST", r.url, {"content-type": "application/x-www-form-urlencoded"}, urlencode(params).encode()
     )
 
 
-def _sign_twilio(
-    url: str,
-    payload: Any,
-    secrets: ProviderSecrets,
-    now: int,
-    method: str,
-    encoding: str | None,
-    nonce: str | None,
-) -> SignedRequest:
-    sid, token = first_twilio_account(secrets)
-    params = {**_text_params(payload), "account_sid": sid}
-    if method == "GET":
-        url = f"{url}?{urlencode(params)}"
-        return SignedRequest("GET", url, {"x-twilio-signature": compute_twilio_signature(url, None, token)})
+def _sign_twilio(r: SignInput) -> SignedRequest:
+    sid, token = first_twilio_account(r.secrets)
+    params = {**_text_params(r.payload), "account_sid": sid}
+    if r.method == "GET":
+        r.url = f"{r.url}?{urlencode(params)}"
+        return SignedRequest(
+            "GET", r.url, {"x-twilio-signature": compute_twilio_signature(r.url, None, token)}
+        )
     body = urlencode(params).encode()
     headers = {
         "content-type": "application/x-www-form-urlencoded",
-        "x-twilio-signature": compute_twilio_signature(url, {k: [v] for k, v in params.items()}, token),
+        "x-twilio-signature": compute_twilio_signature(r.url, {k: [v] for k, v in params.items()}, token),
     }
-    return SignedRequest("POST", url, headers, body)
+    return SignedRequest("POST", r.url, headers, body)
 
 
-def _sign_twilio_event_streams(
-    url: str,
-    payload: Any,
-    secrets: ProviderSecrets,
-    now: int,
-    method: str,
-    encoding: str | None,
-    nonce: str | None,
-) -> SignedRequest:
-    """A sink delivery: ``payload`` (a list of CloudEvents) as the JSON body, ``bodySHA256`` appended
+def _sign_twilio_event_streams(r: SignInput) -> SignedRequest:
+    """A sink delivery: ``r.payload`` (a list of CloudEvents) as the JSON body, ``bodySHA256`` appended
     to the URL's query, the full URL signed with the first account's newest auth token. The events
     are made that account's own, as Twilio's are (the receiver refuses an event naming another)."""
-    sid, token = first_twilio_account(secrets)
-    body = json.dumps(own_events(payload, sid), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    url = f"{url}{'&' if '?' in url else '?'}{urlencode({'bodySHA256': hashlib.sha256(body).hexdigest()})}"
+    sid, token = first_twilio_account(r.secrets)
+    body = json.dumps(own_events(r.payload, sid), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    r.url = (
+        f"{r.url}{'&' if '?' in r.url else '?'}{urlencode({'bodySHA256': hashlib.sha256(body).hexdigest()})}"
+    )
     headers = {
         "content-type": "application/json",
-        "x-twilio-signature": compute_twilio_signature(url, None, token),
+        "x-twilio-signature": compute_twilio_signature(r.url, None, token),
     }
-    return SignedRequest(method, url, headers, body)
+    return SignedRequest(r.method, r.url, headers, body)
 
 
 def own_events(payload: Any, sid: str) -> Any:
@@ -213,36 +199,28 @@ def own_events(payload: Any, sid: str) -> Any:
     return out
 
 
-def _sign_url_token(
-    url: str,
-    payload: Any,
-    secrets: ProviderSecrets,
-    now: int,
-    method: str,
-    encoding: str | None,
-    nonce: str | None,
-) -> SignedRequest:
+def _sign_url_token(r: SignInput) -> SignedRequest:
     """The route's own URL token (``ProviderSecrets.url_token``: Number Insight's, or the short
     codes'), chosen by the route the URL ends with. ``encoding``: "query" (GET, the data beside the
     token), "json" (the POST default) or "form"."""
     route = max(
-        (r for r in ROUTES.values() if urlsplit(url).path.endswith(r.path)), key=lambda r: len(r.path)
+        (x for x in ROUTES.values() if urlsplit(r.url).path.endswith(x.path)), key=lambda x: len(x.path)
     )
-    token = secrets.url_token(route.product)
+    token = r.secrets.url_token(route.product)
     if not token:
         raise LookupError(f"the secrets document has no {URL_TOKEN_KEYS.get(route.product)}")
-    encoding = encoding or ("query" if method == "GET" else "json")
-    if encoding == "query":
-        return SignedRequest("GET", f"{url}?{urlencode({**_text_params(payload), 'token': token})}")
-    url = f"{url}?{urlencode({'token': token})}"
-    if encoding == "form":
-        body = urlencode(_text_params(payload)).encode()
-        return SignedRequest("POST", url, {"content-type": "application/x-www-form-urlencoded"}, body)
-    return SignedRequest("POST", url, {"content-type": "application/json"}, json_bytes(payload))
+    r.encoding = r.encoding or ("query" if r.method == "GET" else "json")
+    if r.encoding == "query":
+        return SignedRequest("GET", f"{r.url}?{urlencode({**_text_params(r.payload), 'token': token})}")
+    r.url = f"{r.url}?{urlencode({'token': token})}"
+    if r.encoding == "form":
+        body = urlencode(_text_params(r.payload)).encode()
+        return SignedRequest("POST", r.url, {"content-type": "application/x-www-form-urlencoded"}, body)
+    return SignedRequest("POST", r.url, {"content-type": "application/json"}, json_bytes(r.payload))
 
 
 # The dev signer of each verification scheme (shared.providers.*.verifiers hold the verifiers).
-SIGNERS: dict[str, Callable[..., SignedRequest]] = {
+SIGNERS: dict[str, Callable[[SignInput], SignedRequest]] = {
     "vonage_jwt": _sign_vonage_jwt,
     "vonage_sms": _sign_vonage_sms,
     "twilio": _sign_twilio,
