@@ -335,12 +335,25 @@ def cmd_send(args: argparse.Namespace) -> int:
                 lower.get("x-switchboard-subject-id", ""),
             )
             detail = (
-                f"{event_id}  subject {subject}" if code < 300 else answer.decode("utf-8", "replace")[:300]
+                _accepted(event_id, subject, answer)
+                if code < 300
+                else answer.decode("utf-8", "replace")[:300]
             )
             print(f"{request.method} {chosen.route.path} -> HTTP {code} {detail}".rstrip())
             if code >= 400:
                 worst = EXIT_ERROR
     return worst
+
+
+def _accepted(event_id: str, subject: str, answer: bytes) -> str:
+    """What a 2xx said: the event id and subject, or every id of a delivery that held several."""
+    try:
+        ids = json.loads(answer).get("event_ids")
+    except (ValueError, AttributeError):
+        ids = None
+    if isinstance(ids, list) and len(ids) != 1:
+        return f"{len(ids)} events: {', '.join(map(str, ids))}".rstrip(": ")
+    return f"{event_id}  subject {subject}"
 
 
 def _read(path: str) -> str:

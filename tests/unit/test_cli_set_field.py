@@ -27,3 +27,11 @@ def test_set_refuses_a_path_the_sample_does_not_have_with_a_usage_error(assignme
     with pytest.raises(cli.CliError) as err:
         cli._set_field(payload, assignment)
     assert err.value.code == cli.EXIT_USAGE
+
+
+def test_send_reports_every_event_id_of_a_delivery_that_held_several() -> None:
+    assert cli._accepted("evt_1", "s", b'{"event_id":"evt_1"}') == "evt_1  subject s"
+    assert cli._accepted("evt_1", "s", b'{"event_ids":["evt_1"]}') == "evt_1  subject s"
+    assert cli._accepted("evt_1", "s", b'{"event_ids":["evt_1","evt_2"]}') == "2 events: evt_1, evt_2"
+    assert cli._accepted("", "", b'{"event_ids":[]}') == "0 events"
+    assert cli._accepted("evt_1", "s", b"") == "evt_1  subject s"  # a voice 204
