@@ -18,36 +18,15 @@ from shared.errors import InvalidField, MethodNotAllowed, RouteNotFound
 from shared.http import HttpRequest
 from shared.normalise import normalise
 from shared.providers.base import Route
-from shared.verify.request import (  # re-exported: callers and tests know them by these names
-    FORM_TYPE,
-    JSON_TYPES,
-    PARAM_NAME,
-    Verified,
-    check_param_names,
-    credential_id,
-    first_text,
-    param_text,
-    require_json,
-)
 
 __all__ = [
-    "FORM_TYPE",
-    "JSON_TYPES",
-    "PARAM_NAME",
     "ROUTES",
     "Received",
     "Route",
-    "Verified",
-    "check_param_names",
-    "credential_id",
     "match_route",
     "receive",
     "receive_with_credential",
 ]
-
-_param_text = param_text
-_first_text = first_text
-_require_json = require_json
 
 # Every webhook route, from the provider packages (shared/providers).
 ROUTES = providers.ROUTES

@@ -25,6 +25,19 @@ _DECIMAL = re.compile(r"[0-9]+\.[0-9]+")
 # An integer sent as text: at most 18 digits, so int() is cheap and never refuses (Python will not
 # convert a string of more than 4,300 digits: that ValueError was a 500).
 INTEGER = re.compile(r"-?[0-9]{1,18}")
+
+
+def integer(value: Any) -> int | None:
+    """An integer, or a string holding one (``INTEGER``, surrounding spaces allowed); None for
+    anything else (a bool is not an integer)."""
+    if isinstance(value, str):
+        text = value.strip()
+        return int(text) if INTEGER.fullmatch(text) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
 _SCTS = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})")
 _NOT_TYPE_CHAR = re.compile(r"[^a-z0-9_.]")
 _UTC_SUFFIXES: Final = (" UTC", " GMT", "UTC", "GMT")

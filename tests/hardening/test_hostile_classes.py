@@ -33,10 +33,11 @@ from moto import mock_aws
 
 from shared import safejson
 from shared.config import Settings
-from shared.ingress import ROUTES, Route, _param_text
+from shared.ingress import ROUTES, Route
 from shared.recorder import CREDENTIAL_ATTRIBUTE, Outcome, Recorder, fifo_publisher
 from shared.safejson import MAX_DEPTH
 from shared.status_api import handle_status
+from shared.verify.request import param_text as _param_text
 from shared.verify.twilio import compute_twilio_signature
 from shared.verify.vonage_sms import compute_sms_signature
 from shared.webhook import EVENT_ID_HEADER, handle_webhook, sqs_enqueuer

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import boto3
 import pytest
@@ -22,8 +23,9 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from shared import aws, recorder, storage, webhook
+from switchboard.apigw import http_event
 from switchboard.esm import LambdaContext, PollResult, poll_once
-from switchboard.samples import DEV_SECRETS
+from switchboard.samples import DEV_SECRETS, SAMPLE_HOST
 from switchboard.template import (
     Stack,
     function_environment,
@@ -136,6 +138,24 @@ class Harness:
         got = self.client("dynamodb").scan(TableName=self.stack.refs["HistoryTable"])
         items: list[dict[str, Any]] = got["Items"]
         return items
+
+
+def ask(harness: Harness, subject_id: str, **query: str) -> tuple[int, dict[str, Any]]:
+    """GET /status/{subject_id}?query as API Gateway would invoke StatusFunction."""
+    request = http_event(
+        "GET",
+        "/status/" + quote(subject_id, safe=""),
+        urlencode(query),
+        {},
+        b"",
+        host=SAMPLE_HOST,
+        route_key="GET /status/{subject_id}",
+        path_parameters={"subject_id": subject_id},
+        epoch_ms=SIGNED_AT * 1000,
+    )
+    response = harness.invoke("StatusFunction", request)
+    answer: dict[str, Any] = json.loads(response["body"])
+    return response["statusCode"], answer
 
 
 def case_for(file: str) -> dict[str, Any]:

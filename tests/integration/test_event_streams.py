@@ -10,15 +10,13 @@ from __future__ import annotations
 import copy
 import json
 from typing import Any
-from urllib.parse import quote, urlencode
 
 from botocore.exceptions import ClientError
 
 from shared.storage import HISTORY_PREFIX
-from switchboard.apigw import http_event
 from switchboard.samples import SAMPLE_HOST, SIGNED_AT, dev_secrets, sample, to_event
 from switchboard.signing import SignedRequest, sign
-from tests.integration.conftest import Harness
+from tests.integration.conftest import Harness, ask
 
 SECRETS = dev_secrets()
 BASE = f"https://{SAMPLE_HOST}"
@@ -56,23 +54,6 @@ def published(harness: Harness) -> list[dict[str, Any]]:
 
 def history_ids(harness: Harness, subject_id: str) -> list[str]:
     return sorted(i["sk"]["S"].removeprefix(HISTORY_PREFIX) for i in harness.history(subject_id))
-
-
-def ask(harness: Harness, subject_id: str, **query: str) -> tuple[int, dict[str, Any]]:
-    request = http_event(
-        "GET",
-        "/status/" + quote(subject_id, safe=""),
-        urlencode(query),
-        {},
-        b"",
-        host=SAMPLE_HOST,
-        route_key="GET /status/{subject_id}",
-        path_parameters={"subject_id": subject_id},
-        epoch_ms=SIGNED_AT * 1000,
-    )
-    response = harness.invoke("StatusFunction", request)
-    answer: dict[str, Any] = json.loads(response["body"])
-    return response["statusCode"], answer
 
 
 class BatchSpy:

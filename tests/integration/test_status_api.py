@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import pytest
 
@@ -23,7 +23,7 @@ from switchboard import cli
 from switchboard.apigw import http_event
 from switchboard.samples import SAMPLE_HOST, SIGNED_AT, dev_secrets, sample, to_event
 from switchboard.signing import sign
-from tests.integration.conftest import Harness, load_event
+from tests.integration.conftest import Harness, ask, load_event
 from tests.unit.test_contract_schemas import STATUS_RESPONSE, violations
 
 SUBJECT_KEYS = [
@@ -83,24 +83,6 @@ def record(harness: Harness, *events: dict[str, Any], current: dict[str, Any] | 
         put_history(harness, e)
     if current is not None:
         put_status(harness, current)
-
-
-def ask(harness: Harness, subject_id: str, **query: str) -> tuple[int, dict[str, Any]]:
-    """GET /status/{subject_id}?query as API Gateway would invoke StatusFunction."""
-    request = http_event(
-        "GET",
-        "/status/" + quote(subject_id, safe=""),
-        urlencode(query),
-        {},
-        b"",
-        host=SAMPLE_HOST,
-        route_key="GET /status/{subject_id}",
-        path_parameters={"subject_id": subject_id},
-        epoch_ms=SIGNED_AT * 1000,
-    )
-    response = harness.invoke("StatusFunction", request)
-    answer: dict[str, Any] = json.loads(response["body"])
-    return response["statusCode"], answer
 
 
 def two_products(harness: Harness, subject_id: str = "shared-0001") -> tuple[dict[str, Any], dict[str, Any]]:

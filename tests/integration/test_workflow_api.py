@@ -12,6 +12,7 @@ import pytest
 
 from shared import storage
 from switchboard import cli
+from switchboard.apigw import http_event
 from switchboard.samples import SAMPLE_HOST, SIGNED_AT, dev_secrets, sample, to_event
 from switchboard.signing import sign
 from tests.integration.conftest import Harness
@@ -32,12 +33,17 @@ def ask(harness: Harness, workflow_id: str) -> tuple[int, dict[str, Any]]:
 
 
 def to_event_get(path: str, workflow_id: str) -> dict[str, Any]:
-    from switchboard.apigw import http_event
-
-    event = http_event("GET", path, "", {}, b"", host=SAMPLE_HOST, epoch_ms=SIGNED_AT * 1000)
-    event["routeKey"] = "GET /workflows/{workflow_id}"
-    event["pathParameters"] = {"workflow_id": workflow_id}
-    return event
+    return http_event(
+        "GET",
+        path,
+        "",
+        {},
+        b"",
+        host=SAMPLE_HOST,
+        route_key="GET /workflows/{workflow_id}",
+        path_parameters={"workflow_id": workflow_id},
+        epoch_ms=SIGNED_AT * 1000,
+    )
 
 
 def test_a_failover_answers_every_attempt_and_the_workflows_state(harness: Harness) -> None:

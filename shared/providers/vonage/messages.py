@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.payload import INTEGER, Parts, optional, parse_timestamp, required, scalar, status_of
+from shared.payload import Parts, integer, optional, parse_timestamp, required, scalar, status_of
 from shared.providers.base import Lifecycle, Product, Route, end, step
 
 
@@ -32,21 +32,16 @@ def _workflow_key(data: Mapping[str, Any]) -> tuple[str, str]:
     workflow = data.get("workflow")
     if not isinstance(workflow, Mapping):
         return "", ""
-    item = workflow.get("item_number")
-    if isinstance(item, str) and INTEGER.fullmatch(item.strip()):
-        item = int(item.strip())
-    item_text = str(item) if isinstance(item, int) and not isinstance(item, bool) else ""
+    item = integer(workflow.get("item_number"))
+    item_text = "" if item is None else str(item)
     workflow_id = workflow.get("id")
     return (workflow_id if isinstance(workflow_id, str) else ""), item_text
 
 
 def _count(value: Any) -> int | None:
     """``item_number`` / ``items_total`` arrive as integers or digit strings (Java's test)."""
-    if isinstance(value, str) and INTEGER.fullmatch(value.strip()):
-        value = int(value.strip())
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 1_000_000:
-        return value
-    return None
+    number = integer(value)
+    return number if number is not None and 0 < number < 1_000_000 else None
 
 
 def workflow_of(data: Mapping[str, Any]) -> dict[str, Any] | None:

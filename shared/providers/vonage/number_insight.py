@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.errors import InvalidField, MissingField
-from shared.payload import INTEGER, Parts, required, scalar
+from shared.payload import Parts, integer, required, scalar
 from shared.providers.base import Lifecycle, Product, Route, end, step
 
 TERMINAL_RANK = 100
@@ -18,11 +18,8 @@ def parse(kind: str | None, data: Mapping[str, Any]) -> Parts:
     raw = scalar(data, "status")
     if raw is None or raw == "":
         raise MissingField("status is required", field="status")
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        code = raw
-    elif isinstance(raw, str) and INTEGER.fullmatch(raw.strip()):
-        code = int(raw.strip())
-    else:
+    code = integer(raw)
+    if code is None:
         raise InvalidField("status must be an integer", field="status")
     status = "success" if code == 0 else f"error_{code}"
     return Parts("result", request_id, status, None, None, (request_id, "result"))

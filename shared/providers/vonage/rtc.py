@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.errors import InvalidField, MissingField
-from shared.payload import INTEGER, Parts, clean_type, content_digest, parse_timestamp, required, scalar
+from shared.payload import Parts, clean_type, content_digest, integer, parse_timestamp, required, scalar
 from shared.providers.base import Lifecycle, Product, Route, end, step
 
 LEG_STATUS_UPDATE = "leg.status.update"
@@ -68,10 +68,9 @@ def _sequence_id(data: Mapping[str, Any]) -> str | None:
     value = data.get("id")
     if value is None or value == "":
         return None
-    if isinstance(value, str) and INTEGER.fullmatch(value.strip()) and len(value.strip()) <= MAX_ID_DIGITS:
-        value = int(value.strip())
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**MAX_ID_DIGITS:
-        return str(value)
+    number = integer(value)
+    if number is not None and 0 <= number < 10**MAX_ID_DIGITS:
+        return str(number)
     raise InvalidField("id must be a non-negative integer", field="id")
 
 
