@@ -291,6 +291,10 @@ STREAM_TYPES = [
 SENTINEL = "__stream_hostile__"
 
 
+# The characters SQS accepts in a message body (SendMessage: InvalidMessageContents otherwise).
+SQS_BODY = re.compile("[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
+
+
 class StreamSqs:
     """The client the real ingest encoders write to; a body SQS could not carry as UTF-8 fails here."""
 
@@ -298,6 +302,7 @@ class StreamSqs:
         self.bodies: list[dict[str, Any]] = []
 
     def send_message(self, **kwargs: Any) -> dict[str, Any]:
+        assert SQS_BODY.fullmatch(kwargs["MessageBody"]), "a character SQS refuses in the body"
         self.bodies.append(json.loads(kwargs["MessageBody"].encode("utf-8")))
         return {"MessageId": str(len(self.bodies))}
 
@@ -423,7 +428,7 @@ def hostile_streams(draw: st.DrawFn) -> tuple[str, str, str | None]:
     events = copy.deepcopy(draw(st.sampled_from(STREAM_SAMPLES)).payload)
     target = draw(st.integers(0, len(events) - 1))
     event = events[target]
-    kind = draw(st.sampled_from(["depth", "surrogate", "number"]))
+    kind = draw(st.sampled_from(["depth", "surrogate", "number", "noncharacter", "digits"]))
     literal: str | None = None
     expected: str | None = None
     if kind == "depth":
@@ -447,6 +452,10 @@ def hostile_streams(draw: st.DrawFn) -> tuple[str, str, str | None]:
         else:
             event["data"][f"k{lone}"] = "v"
         expected = None if where == "free_text" else "invalid_encoding"
+    elif kind == "noncharacter":  # valid text SQS refuses raw: the ingest body must escape it
+        event["data"]["note"] = draw(st.sampled_from(["\ufffe", "\uffff", "a\uffffb", "\ufffd\ufffe"]))
+    elif kind == "digits":  # a number sent as text, past int()'s 4,300 digits
+        event["data"]["hostile"] = "7" * draw(st.integers(19, 6000))
     else:
         digits = draw(st.integers(20, 400))
         literal = draw(

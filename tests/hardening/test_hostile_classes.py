@@ -52,7 +52,7 @@ from switchboard.signing import (
 )
 from switchboard.template import provision
 from tests.hardening.conftest import FUZZ_PROFILE
-from tests.hardening.test_fuzz import FIELD_NAMES, NOW, SECRETS, _assert_clean, _deps
+from tests.hardening.test_fuzz import FIELD_NAMES, NOW, SECRETS, SQS_BODY, _assert_clean, _deps
 from tests.integration.conftest import REGION, fake_aws_env
 from tests.reference_signers import hs256_jwt_from_json, sms_sig, twilio_signature, vonage_claims
 
@@ -168,10 +168,6 @@ def sign_json(
         url += "?" + urlencode({"bodySHA256": hashlib.sha256(body).hexdigest()})
         headers["x-twilio-signature"] = compute_twilio_signature(url, None, AUTH_TOKEN)
     return SignedRequest("POST", url, headers, body)
-
-
-# The characters SQS accepts in a message body (SendMessage: InvalidMessageContents otherwise).
-SQS_BODY = re.compile("[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
 
 
 class FakeSqs:
