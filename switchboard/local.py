@@ -32,6 +32,7 @@ from typing import Any
 
 from switchboard.apigw import http_event
 from switchboard.esm import LambdaContext, poll_once
+from switchboard.requestlog import RequestLog, RequestRecord, now_iso, rejection_details, verdict_of
 from switchboard.template import (
     ROOT,
     function_environment,
@@ -49,6 +50,7 @@ DEV_SECRETS = Path(__file__).resolve().parent / "dev_secrets.json"
 STATE_FILE = ROOT / ".switchboard" / "local-stack.json"
 # How soon a failed record comes back locally (AWS: the queue's VisibilityTimeout, 180 s).
 RETRY_DELAY_S = int(os.environ.get("SWITCHBOARD_LOCAL_RETRY_DELAY") or 2)
+DLQ_WATCH_S = 1.0
 
 
 class PortInUse(Exception):
@@ -68,10 +70,17 @@ class LocalState:
     secret_id: str
     secrets_file: str
     pid: int
+    request_log: str = ""  # JSON lines, one per request served (switchboard.requestlog)
 
 
 def state_file() -> Path:
     return Path(os.environ.get("SWITCHBOARD_STATE_FILE") or STATE_FILE)
+
+
+def request_log_file() -> Path:
+    """Beside the state file: .switchboard/local-stack.requests.jsonl."""
+    path = state_file()
+    return path.with_name(f"{path.stem}.requests.jsonl")
 
 
 def read_state() -> LocalState | None:
@@ -130,6 +139,7 @@ class LocalStack:
         self.state: LocalState | None = None
         self._saved_env = dict(os.environ)
         self._invoke_lock = threading.Lock()
+        self.requests = RequestLog(None)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -189,11 +199,15 @@ class LocalStack:
         os.environ["POWERTOOLS_LOG_LEVEL"] = os.environ.get("LOG_LEVEL", "WARNING")
         os.environ["SWITCHBOARD_SECRETS_CACHE_SECONDS"] = "5"
 
+        self.requests = RequestLog(request_log_file())
+        self.requests.attach()
         self._http = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler_class())
         self._http.daemon_threads = True
         self._spawn(self._http.serve_forever, "http")
         for source in queue_sources(self.template):
             self._spawn(lambda s=source: self._poll(s, stack.refs[s.queue]), f"poller-{source.function}")
+        dlqs = {"ingest": stack.refs["IngestDLQ"], "events": stack.refs["EventsDLQ"]}
+        self._spawn(lambda: self._watch_dlqs(dlqs), "dlq-watch")
 
         self.state = LocalState(
             base_url=f"http://127.0.0.1:{self.port}",
@@ -207,6 +221,7 @@ class LocalStack:
             secret_id=stack.refs["ProviderSecret"],
             secrets_file=str(self.secrets_file),
             pid=os.getpid(),
+            request_log=str(request_log_file()),
         )
         path = state_file()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -220,6 +235,7 @@ class LocalStack:
             self._http.server_close()
         for t in self._threads:
             t.join(timeout=5)
+        self.requests.detach()
         if self._moto is not None:
             self._moto.stop()
         # Leave the process environment as it was (the stack can run inside a test process).
@@ -260,6 +276,25 @@ class LocalStack:
                     return
                 self._log(f"poller {source.function}: {type(exc).__name__}: {exc}")
                 time.sleep(1)
+
+    def _watch_dlqs(self, dlqs: dict[str, str]) -> None:
+        """A line when a message lands in a DLQ (in AWS: the DLQ alarm). Polled: moto moves a message
+        there itself, past the queue's maxReceiveCount, and the recorder sends a poison message there."""
+        from shared import aws
+
+        seen = dict.fromkeys(dlqs, 0)
+        while not self._stop.wait(DLQ_WATCH_S):
+            for name, url in dlqs.items():
+                try:
+                    depth = dlq_depth(aws.client("sqs"), url)
+                except Exception:  # noqa: S112 - the emulator going away at shutdown: try again next tick
+                    continue
+                if depth > seen[name]:
+                    self._log(
+                        f"DEAD-LETTERED {depth - seen[name]} message(s) to the {name} DLQ (now {depth}); "
+                        f"see why above, fix, then: .venv/bin/switchboard redrive --queue {name}"
+                    )
+                seen[name] = depth
 
     # --- HTTP ------------------------------------------------------------------------------------
 
@@ -302,6 +337,7 @@ class LocalStack:
                 if matched is None:  # what API Gateway answers for a route it does not have
                     self._reply(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
                     stack._access(self.command, self.path, 404, "")
+                    stack._record(self.command, raw_path, "", "", 404, {}, b"", [])
                     return
                 function, route_key, params = matched
                 headers = {k.lower(): v for k, v in self.headers.items()}
@@ -319,14 +355,16 @@ class LocalStack:
                     path_parameters=params or None,
                     source_ip=self.client_address[0],
                 )
-                try:
-                    result = stack.invoker(function)(event, LambdaContext(function_name=function))
-                except Exception as exc:
-                    stack._log(f"{function} raised {type(exc).__name__}: {exc}")
-                    self._reply(
-                        500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}'
-                    )
-                    return
+                with stack.requests.capturing() as logged:
+                    try:
+                        result = stack.invoker(function)(event, LambdaContext(function_name=function))
+                    except Exception as exc:
+                        stack._log(f"{function} raised {type(exc).__name__}: {exc}")
+                        self._reply(
+                            500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}'
+                        )
+                        stack._record(self.command, raw_path, route_key, function, 500, {}, b"", logged)
+                        return
                 status = int(result.get("statusCode", 200))
                 out = result.get("body") or ""
                 data = base64.b64decode(out) if result.get("isBase64Encoded") else str(out).encode()
@@ -334,6 +372,8 @@ class LocalStack:
                 stack._access(
                     self.command, self.path, status, _summary(status, result.get("headers") or {}, data)
                 )
+                headers_out = result.get("headers") or {}
+                stack._record(self.command, raw_path, route_key, function, status, headers_out, data, logged)
 
             def _reply(self, status: int, headers: dict[str, str], data: bytes) -> None:
                 self.send_response(status)
@@ -352,6 +392,42 @@ class LocalStack:
 
         return Handler
 
+    def _record(
+        self,
+        method: str,
+        path: str,
+        route_key: str,
+        function: str,
+        status: int,
+        headers: dict[str, str],
+        body: bytes,
+        logged: list[Any],
+    ) -> None:
+        """One line of the request log (the inspector, `switchboard rejections`)."""
+        lower = {k.lower(): v for k, v in headers.items()}
+        answer = _json_object(body)
+        ids = answer.get("event_ids") if isinstance(answer.get("event_ids"), list) else None
+        event_id = lower.get("x-switchboard-event-id", "")
+        details = rejection_details(logged) if status >= 300 else {}
+        self.requests.add(
+            RequestRecord(
+                at=now_iso(),
+                method=method,
+                path=path[:300],
+                route=route_key,
+                function=function,
+                status=status,
+                verdict=verdict_of(status, bool(route_key)),
+                code=str(answer.get("error") or details.get("code") or "") if status >= 300 else "",
+                message=str(answer.get("message") or details.get("reason") or "")[:500]
+                if status >= 300
+                else "",
+                diagnostic=details.get("diagnostic") or {},
+                event_ids=[str(i) for i in ids] if ids is not None else ([event_id] if event_id else []),
+                subject_id=lower.get("x-switchboard-subject-id", ""),
+            )
+        )
+
     def _access(self, method: str, path: str, status: int, event_id: str) -> None:
         shown = path.split("?")[0] + ("?…" if "?" in path else "")  # query strings hold numbers and tokens
         self._log(f"{method:5} {shown:32} {status}  {event_id}")
@@ -369,6 +445,23 @@ def _summary(status: int, headers: dict[str, str], body: bytes) -> str:
         return str(json.loads(body).get("error") or "")
     except (ValueError, AttributeError):
         return ""
+
+
+def dlq_depth(sqs: Any, url: str) -> int:
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attrs.get("ApproximateNumberOfMessages", 0)) + int(
+        attrs.get("ApproximateNumberOfMessagesNotVisible", 0)
+    )
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
 
 
 def _reset_caches() -> None:
@@ -423,6 +516,14 @@ def banner(state: LocalState, routes: list[Any]) -> str:
         "  (loaded into the local Secrets Manager secret; set SWITCHBOARD_SECRETS=path/to/file.json to use yours)",
         f"AWS emulator:     {state.aws_endpoint}  (moto, in memory: a restart starts empty; table {state.table})",
         "",
+        "Queues (on the emulator; your consumer reads the events queue):",
+        f"  events      {state.events_queue_url}",
+        f"  events DLQ  {state.events_dlq_url}",
+        f"  ingest      {state.ingest_queue_url}",
+        f"  ingest DLQ  {state.ingest_dlq_url}",
+        f"State file:       {state_file()}  (these URLs and ports, as JSON; README: The local state file)",
+        f"Request log:      {state.request_log}",
+        "",
         "Send a first event from another terminal:",
         "  .venv/bin/switchboard send verify/event-completed",
         "  .venv/bin/switchboard status c11236f4-00bf-4b89-84ba-88b25df97315",
@@ -446,9 +547,31 @@ def running(
         stack.stop()
 
 
+class BadPort(ValueError):
+    pass
+
+
+def env_port(name: str, default: int) -> int:
+    """A port from the environment (PORT, SWITCHBOARD_AWS_PORT): a number from 1 to 65535."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise BadPort(f"{name}={raw!r} is not a port: give a number from 1 to 65535, e.g. {name}={default}")
+    return int(raw)
+
+
 def run(port: int | None = None, aws_port: int | None = None, secrets: str | None = None) -> int:
-    port = port or int(os.environ.get("PORT") or DEFAULT_PORT)
-    aws_port = aws_port or int(os.environ.get("SWITCHBOARD_AWS_PORT") or port + 1566)
+    try:
+        port = port or env_port("PORT", DEFAULT_PORT)
+        aws_port = aws_port or env_port("SWITCHBOARD_AWS_PORT", port + 1566 if port + 1566 < 65536 else 0)
+    except BadPort as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not 0 < port < 65536:
+        print(f"error: --port {port} is not a port: give a number from 1 to 65535", file=sys.stderr)
+        return 2
+    aws_port = aws_port or _free_port()
     secrets_file = Path(secrets or os.environ.get("SWITCHBOARD_SECRETS") or DEV_SECRETS)
     if not secrets_file.is_file():
         print(f"error: secrets file {secrets_file} does not exist (SWITCHBOARD_SECRETS)", file=sys.stderr)
