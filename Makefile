@@ -31,8 +31,12 @@ $(STAMP): requirements-dev.lock shared/requirements.txt pyproject.toml
 	@echo "==> creating $(VENV) with $(PYTHON) ($$($(PYTHON) --version))"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	@echo "==> installing $$(grep -c '==' requirements-dev.lock) pinned packages (first run: about a minute; one line each)"
+	@set -o pipefail; $(BIN)/python -m pip install --disable-pip-version-check --progress-bar off \
+	  -r requirements-dev.lock | sed -un -e 's/^Collecting \([^ ]*\).*/    \1/p' \
+	  -e 's|^Processing .*/\([^/-]*-[^-/]*\)-[^/]*\.whl.*|    \1|p' -e 's/^Installing collected.*/==> unpacking…/p'
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@echo "==> $(VENV) is ready"
 	@touch $@
 
 lint: $(STAMP)

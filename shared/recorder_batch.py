@@ -4,28 +4,61 @@ publish call per batch.
 Each record goes through the recorder's steps 1-3 in the record handler; the events that are new
 are then published together (one SendMessageBatch per 10) and their history items written. A
 record whose publish or history write fails is moved to the failures, so only it is retried.
+
+A poison message (not JSON, or not an event: required fields missing) can never be recorded, so
+retrying it only delays the alarm and repeats its traceback: it is sent to the ingest DLQ at once
+and logged once, naming what is wrong. Only when that send fails is it left to SQS's redrive policy.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from shared.recorder import CREDENTIAL_ATTRIBUTE, Outcome, Pending, Recorder
+from shared.errors import BadRequest
+from shared.recorder import CREDENTIAL_ATTRIBUTE, Outcome, Pending, Recorder, validate_event
+
+# Sends one raw ingest record to the ingest DLQ (with the reason); raises when it could not.
+DeadLetter = Callable[[Mapping[str, Any], str], None]
+REASON_ATTRIBUTE = "switchboard-dead-letter-reason"
 
 
 class RecorderBatch(BatchProcessor):
-    def __init__(self, recorder: Recorder, log: Any) -> None:
+    def __init__(self, recorder: Recorder, log: Any, dead_letter: DeadLetter | None = None) -> None:
         super().__init__(EventType.SQS, raise_on_entire_batch_failure=False)
         self.recorder = recorder
         self.log = log
+        self.dead_letter = dead_letter
 
     def record_handler(self, record: SQSRecord) -> Outcome | Pending:
-        return self.recorder.prepare(json.loads(record.body or ""), _credential(record.raw_event))
+        try:
+            event = validate_event(json.loads(record.body or ""))
+        except (ValueError, RecursionError, BadRequest) as exc:
+            if self.dead_letter is None:
+                raise
+            return self._poison(record, exc)
+        return self.recorder.prepare(event, _credential(record.raw_event))
+
+    def _poison(self, record: SQSRecord, exc: Exception) -> Outcome:
+        """Logged once, with the fields it lacks, and dead-lettered without retries."""
+        missing = exc.diagnostic.get("missing") if isinstance(exc, BadRequest) else None
+        reason = str(exc) if isinstance(exc, BadRequest) else f"the body is not JSON ({type(exc).__name__})"
+        self.dead_letter(record.raw_event, reason)  # type: ignore[misc]  # raises: the retry path
+        self.log.error(
+            "poison message sent to the ingest DLQ: it can never be recorded",
+            extra={
+                "message_id": record.message_id,
+                "reason": reason,
+                "missing": missing,
+                "body_prefix": (record.body or "")[:120],
+            },
+        )
+        return Outcome(record.message_id, "dead_lettered", None)
 
     def process(self) -> list[tuple[Any, ...]]:
         results = super().process()
@@ -86,9 +119,38 @@ def _credential(raw: Mapping[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def handle_batch(sqs_event: Mapping[str, Any], recorder: Recorder, log: Any) -> dict[str, Any]:
+def sqs_dead_letter(sqs: Any, dlq_url: str) -> DeadLetter:
+    """Send the record as it came (body and message attributes, so a redrive after a fix can record
+    it), with the reason as one more attribute."""
+
+    def send(raw: Mapping[str, Any], reason: str) -> None:
+        attributes = {
+            name: {"DataType": a.get("dataType") or "String", "StringValue": a["stringValue"]}
+            for name, a in (raw.get("messageAttributes") or {}).items()
+            if isinstance(a, dict) and isinstance(a.get("stringValue"), str)
+        }
+        attributes[REASON_ATTRIBUTE] = {"DataType": "String", "StringValue": reason[:1000]}
+        sqs.send_message(QueueUrl=dlq_url, MessageBody=raw.get("body") or " ", MessageAttributes=attributes)
+
+    return send
+
+
+@cache
+def default_dead_letter() -> DeadLetter | None:
+    """From SWITCHBOARD_INGEST_DLQ_URL; without it, poison messages take SQS's redrive path."""
+    import os
+
+    from shared import aws
+
+    url = os.environ.get("SWITCHBOARD_INGEST_DLQ_URL")
+    return sqs_dead_letter(aws.client("sqs"), url) if url else None
+
+
+def handle_batch(
+    sqs_event: Mapping[str, Any], recorder: Recorder, log: Any, dead_letter: DeadLetter | None = None
+) -> dict[str, Any]:
     """Record each SQS record; report the failed ones so only they are retried (then DLQ'd)."""
-    processor = RecorderBatch(recorder, log)
+    processor = RecorderBatch(recorder, log, dead_letter)
     records = list(sqs_event.get("Records") or [])
     with processor(records, processor.record_handler):
         processor.process()

@@ -5,7 +5,8 @@ With no target flag every command talks to the local stack started by `make run`
 `--stack NAME` it talks to a deployed stack (AWS_PROFILE / AWS_REGION or --profile / --region).
 
 Exit codes: 0 ok · 1 the target answered with an error (HTTP >= 400, or an AWS error) ·
-2 usage error (unknown sample, bad flag) · 3 the local stack is not running or not reachable.
+2 usage error (unknown sample, bad flag) · 3 the local stack is not running, or the target URL
+is not reachable (connection refused, no route, timeout).
 """
 
 from __future__ import annotations
@@ -325,10 +326,9 @@ def cmd_send(args: argparse.Namespace) -> int:
                 ) from None
             try:
                 code, headers, answer = _http(request.method, request.url, request.body, request.headers)
-            except (urllib.error.URLError, OSError) as exc:
-                raise CliError(
-                    f"cannot reach {base}: {exc}", EXIT_NOT_RUNNING if not args.url else EXIT_ERROR
-                ) from None
+            except (urllib.error.URLError, OSError) as exc:  # refused, no route, DNS, timeout
+                reason = getattr(exc, "reason", None) or exc
+                raise CliError(f"cannot reach {base}: {reason}", EXIT_NOT_RUNNING) from None
             lower = {k.lower(): v for k, v in headers.items()}
             event_id, subject = (
                 lower.get("x-switchboard-event-id", ""),
@@ -752,7 +752,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_consume)
 
     p = with_target(sub.add_parser("redrive", help="move a DLQ's messages back to its queue"))
-    p.add_argument("--queue", choices=["ingest", "events"], default="ingest")
+    p.add_argument(
+        "--queue",
+        choices=["ingest", "events"],
+        default="ingest",
+        help="which DLQ to empty back into its queue: ingest (webhooks not yet recorded; the recorder "
+        "records them) or events (events your consumer's queue dead-lettered) (default: %(default)s)",
+    )
     p.set_defaults(func=cmd_redrive)
 
     p = with_target(sub.add_parser("events", help="write the sample API Gateway/SQS events, freshly signed"))
@@ -779,7 +785,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `switchboard consume --json | head`: the reader left; stop quietly
+        _silence_stdout()
+        return EXIT_OK
     return code
+
+
+def _silence_stdout() -> None:
+    """Python's documented recipe: point stdout at devnull so the exit flush raises no second error."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":

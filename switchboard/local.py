@@ -466,11 +466,12 @@ def _json_object(body: bytes) -> dict[str, Any]:
 
 def _reset_caches() -> None:
     """Clients and dependencies are built once per process; rebuild them for this environment."""
-    from shared import aws, recorder, webhook
+    from shared import aws, recorder, recorder_batch, webhook
 
     aws.client.cache_clear()
     webhook.default_deps.cache_clear()
     recorder.default_recorder.cache_clear()
+    recorder_batch.default_dead_letter.cache_clear()
 
 
 def _match_path(template: str, path: str) -> dict[str, str] | None:

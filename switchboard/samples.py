@@ -706,12 +706,19 @@ def generate(
             0,
         ),
         "sqs/duplicate-in-batch.json": ([as_text(ev("verify/event-completed"))] * 2, 0),
-        "sqs/poison-and-valid.json": (["this is not json", as_text(ev("verify/summary-completed"))], 1),
+        # A poison message goes to the ingest DLQ at once (recorder_batch): no failure to retry.
+        "sqs/poison-and-valid.json": (["this is not json", as_text(ev("verify/summary-completed"))], 0),
     }
     for file, (bodies, failures) in sqs_cases.items():
         _write(out / file, sqs_event(bodies, at=at))
         manifest.append(
-            {"file": file, "function": "RecorderFunction", "case": "sqs", "expect_failures": failures}
+            {
+                "file": file,
+                "function": "RecorderFunction",
+                "case": "sqs",
+                "expect_failures": failures,
+                "expect_dead_lettered": sum(not b.startswith("{") for b in bodies),
+            }
         )
     known = by_file["http/verify/event-completed.json"].subject_id or ""
     for file, subject, status_code in (
@@ -764,7 +771,11 @@ def env_json(outputs: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "VonageFunction": ingress,
         "TwilioFunction": ingress,
-        "RecorderFunction": {**table, "SWITCHBOARD_EVENTS_QUEUE_URL": out("EventsQueueUrl")},
+        "RecorderFunction": {
+            **table,
+            "SWITCHBOARD_EVENTS_QUEUE_URL": out("EventsQueueUrl"),
+            "SWITCHBOARD_INGEST_DLQ_URL": out("IngestDLQUrl"),
+        },
         "StatusFunction": table,
     }
 

@@ -21,7 +21,7 @@ import jwt
 import pytest
 from twilio.request_validator import RequestValidator
 
-from tests.e2e.conftest import CLI, LocalStack, start
+from tests.e2e.conftest import CLI, ROOT, LocalStack, start
 
 pytestmark = pytest.mark.e2e
 
@@ -242,3 +242,77 @@ def test_send_translates_number_insight_statuses(local_stack: LocalStack):
     )
     assert _status_when_recorded(local_stack, request_id, 1)["status"] == "error_5"
     local_stack.consume(wait=1)
+
+
+# --- rough edges a new user found (issue 12 §4) ----------------------------------------------------
+
+
+def _stack_log(stack: LocalStack) -> str:
+    return (Path(stack.env["SWITCHBOARD_STATE_FILE"]).parent / "local-stack.log").read_text()
+
+
+def test_the_banner_prints_the_queue_urls_a_consumer_needs(local_stack: LocalStack):
+    banner = _stack_log(local_stack)
+    for field in ("events_queue_url", "events_dlq_url", "ingest_queue_url", "ingest_dlq_url", "request_log"):
+        assert local_stack.state[field] in banner, field
+
+
+@pytest.mark.parametrize("name", ["PORT", "SWITCHBOARD_AWS_PORT"])
+@pytest.mark.parametrize("value", ["abc", "0", "70000", "30 00"])
+def test_a_port_that_is_not_a_port_is_a_usage_error_not_a_traceback(name: str, value: str, tmp_path: Any):
+    env = {**os.environ, "SWITCHBOARD_STATE_FILE": str(tmp_path / "s.json"), name: value}
+    env.pop("PORT" if name != "PORT" else "SWITCHBOARD_AWS_PORT", None)
+    done = subprocess.run([*CLI, "run"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert f"{name}={value!r} is not a port" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_send_to_a_closed_port_exits_3_with_the_reason(local_stack: LocalStack):
+    from tests.e2e.conftest import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    done = local_stack.cli("send", "verify/event-completed", "--url", url, check=False)
+    assert done.returncode == 3
+    assert f"cannot reach {url}" in done.stderr and "refused" in done.stderr.lower()
+
+
+def test_consume_into_a_pipe_closed_early_stops_quietly(local_stack: LocalStack):
+    for status in ("delivered", "read"):
+        local_stack.cli(
+            "send", "messages/status-delivered", "--status", status, "--set", f"message_uuid={uuid.uuid4()}"
+        )
+    command = " ".join([*CLI, "consume", "--json", "--wait", "3"]) + " | head -n 1"
+    done = subprocess.run(
+        ["bash", "-c", command], env=local_stack.env, capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert len(done.stdout.splitlines()) == 1
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+    local_stack.consume(wait=1)
+
+
+def test_redrive_help_says_what_each_queue_is_and_the_default():
+    done = subprocess.run([*CLI, "redrive", "--help"], capture_output=True, text=True, timeout=60, check=True)
+    assert "(default: ingest)" in " ".join(done.stdout.split())
+
+
+def test_a_poison_message_is_dead_lettered_at_once_logged_once_and_announced(local_stack: LocalStack):
+    state = local_stack.state
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=state["aws_endpoint"],
+        region_name=state["region"],
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    marker = uuid.uuid4().hex
+    sqs.send_message(QueueUrl=state["ingest_queue_url"], MessageBody=json.dumps({"event_id": marker}))
+    assert _wait_for(lambda: "DEAD-LETTERED" in _stack_log(local_stack), 15), _stack_log(local_stack)[-2000:]
+    log = _stack_log(local_stack)
+    lines = [line for line in log.splitlines() if marker in line]
+    assert len(lines) == 1 and "poison message" in lines[0], lines  # once, not once per receive
+    assert "subject_id" in json.loads(lines[0])["missing"]
+    assert "Traceback" not in log
+    dead = sqs.receive_message(QueueUrl=state["ingest_dlq_url"], MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"])["event_id"] for m in dead] == [marker]
+    for m in dead:
+        sqs.delete_message(QueueUrl=state["ingest_dlq_url"], ReceiptHandle=m["ReceiptHandle"])

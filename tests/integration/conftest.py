@@ -22,7 +22,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
-from shared import aws, recorder, storage, webhook
+from shared import aws, recorder, recorder_batch, storage, webhook
 from switchboard.apigw import http_event
 from switchboard.esm import LambdaContext, PollResult, poll_once
 from switchboard.samples import DEV_SECRETS, SAMPLE_HOST
@@ -60,6 +60,7 @@ def reset_caches() -> None:
     aws.client.cache_clear()
     webhook.default_deps.cache_clear()
     recorder.default_recorder.cache_clear()
+    recorder_batch.default_dead_letter.cache_clear()
     parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 

@@ -163,6 +163,7 @@ def test_the_status_api_returns_the_history_in_order_and_404_for_an_unknown_subj
 def test_recorder_sample_batches_report_only_their_bad_records(harness: Harness, case: dict[str, Any]):
     result = harness.invoke("RecorderFunction", load_event(case["file"]))
     assert len(result["batchItemFailures"]) == case["expect_failures"]
+    assert len(harness.queue_messages("IngestDLQ")) == case["expect_dead_lettered"]
 
 
 def test_a_duplicate_inside_one_batch_is_published_once(harness: Harness):
@@ -170,13 +171,20 @@ def test_a_duplicate_inside_one_batch_is_published_once(harness: Harness):
     assert len(_published(harness)) == 1
 
 
-def test_a_poison_message_reaches_the_ingest_dlq_after_max_receives(harness: Harness):
+def test_a_poison_message_reaches_the_ingest_dlq_on_its_first_receive_logged_once(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+):
     sqs = harness.client("sqs")
     sqs.send_message(QueueUrl=harness.stack.refs["IngestQueue"], MessageBody="not json at all")
-    harness.drain(max_polls=10)
+    sqs.send_message(QueueUrl=harness.stack.refs["IngestQueue"], MessageBody='{"event_id": "evt_1"}')
+    harness.drain(max_polls=1)  # one receive: no retry is needed to dead-letter it
     dlq = harness.queue_messages("IngestDLQ")
-    assert [m["body"] for m in dlq] == ["not json at all"]
+    assert sorted(m["body"] for m in dlq) == ["not json at all", '{"event_id": "evt_1"}']
     assert harness.all_items() == []
+    lines = [r for r in caplog.records if r.getMessage().startswith("poison message")]
+    assert len(lines) == 2 and not any(r.exc_info for r in lines)  # one line each, no traceback
+    missing = next(getattr(r, "missing", None) for r in lines if getattr(r, "missing", None))
+    assert "subject_id" in missing and "event_id" not in missing
 
 
 def test_ttl_attribute_of_the_table_is_the_one_the_items_carry(harness: Harness):

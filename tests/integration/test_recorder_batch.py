@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from shared import storage
 from shared.observability import logger
 from shared.recorder import MAX_BATCH_BYTES, Recorder, fifo_publisher
-from shared.recorder_batch import handle_batch
+from shared.recorder_batch import REASON_ATTRIBUTE, handle_batch, sqs_dead_letter
 from tests.integration.conftest import Harness
 
 
@@ -120,6 +120,35 @@ def test_a_poison_message_fails_alone(harness: Harness):
     got = handle_batch(batch, recorder(harness, Publisher()), logger)
     assert got == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
     assert len(harness.history("msg-1")) == 1
+
+
+def test_a_poison_message_is_dead_lettered_with_its_reason_and_attributes_and_not_retried(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+):
+    sqs, dlq = harness.client("sqs"), harness.stack.refs["IngestDLQ"]
+    batch = records(event(1))
+    credential = {"stringValue": "jwt:abc", "dataType": "String"}
+    batch["Records"].append(
+        {"messageId": "bad", "body": '{"event_id": "x"}', "messageAttributes": {"credential": credential}}
+    )
+    got = handle_batch(batch, recorder(harness, Publisher()), logger, sqs_dead_letter(sqs, dlq))
+    assert got == {"batchItemFailures": []}
+    assert len(harness.history("msg-1")) == 1
+    [dead] = sqs.receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
+    assert dead["Body"] == '{"event_id": "x"}'
+    assert dead["MessageAttributes"]["credential"]["StringValue"] == "jwt:abc"  # a redrive can record it
+    assert "lacks required fields" in dead["MessageAttributes"][REASON_ATTRIBUTE]["StringValue"]
+    [line] = [r for r in caplog.records if r.getMessage().startswith("poison message")]
+    assert line.exc_info is None and "occurred_at" in line.missing  # type: ignore[attr-defined]
+
+
+def test_a_poison_message_whose_dead_letter_send_fails_is_left_to_the_redrive_policy(harness: Harness):
+    def down(raw: Mapping[str, Any], reason: str) -> None:
+        raise ConnectionError("DLQ unreachable")
+
+    batch = {"Records": [{"messageId": "bad", "body": "[[[", "attributes": {}}]}
+    got = handle_batch(batch, recorder(harness, Publisher()), logger, down)
+    assert got == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
 
 
 def test_a_batch_logs_one_line_not_one_per_event(harness: Harness, caplog: pytest.LogCaptureFixture):
