@@ -183,7 +183,7 @@ def test_a_poison_message_reaches_the_ingest_dlq_on_its_first_receive_logged_onc
     assert harness.all_items() == []
     lines = [r for r in caplog.records if r.getMessage().startswith("poison message")]
     assert len(lines) == 2 and not any(r.exc_info for r in lines)  # one line each, no traceback
-    missing = next(getattr(r, "missing", None) for r in lines if getattr(r, "missing", None))
+    missing = next(getattr(r, "missing", None) for r in lines if getattr(r, "missing", None)) or []
     assert "subject_id" in missing and "event_id" not in missing
 
 
