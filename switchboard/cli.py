@@ -625,12 +625,22 @@ def cmd_redrive(args: argparse.Namespace) -> int:
 
 
 def _move_messages(sqs: Any, dlq: str, source: str) -> int:
-    """What StartMessageMoveTask does, for emulators without it: receive, send back, delete."""
+    """What StartMessageMoveTask does, for emulators without it: receive, send back, delete — the
+    messages the DLQ held when it started, as AWS does: a poison message the recorder dead-letters
+    again at once must not bounce between the queues for ever."""
     fifo = source.endswith(".fifo")
+    limit = int(
+        sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+            "ApproximateNumberOfMessages"
+        ]
+    )
     moved = 0
-    while True:
+    while moved < limit:
         got = sqs.receive_message(
-            QueueUrl=dlq, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
+            QueueUrl=dlq,
+            MaxNumberOfMessages=min(10, limit - moved),
+            AttributeNames=["All"],
+            WaitTimeSeconds=0,
         )
         messages = got.get("Messages") or []
         if not messages:
@@ -645,6 +655,7 @@ def _move_messages(sqs: Any, dlq: str, source: str) -> int:
             sqs.send_message(**kwargs)
             sqs.delete_message(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"])
             moved += 1
+    return moved
 
 
 def cmd_events(args: argparse.Namespace) -> int:
