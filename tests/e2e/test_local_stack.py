@@ -316,7 +316,7 @@ def test_a_poison_message_is_dead_lettered_at_once_logged_once_and_announced(loc
     moved = local_stack.cli("redrive", "--queue", "ingest")
     assert "moved 1 message(s)" in moved.stdout
 
-    def back() -> list[dict[str, Any]]:
+    def back() -> list[Any]:
         got = sqs.receive_message(QueueUrl=state["ingest_dlq_url"], MaxNumberOfMessages=10)
         return got.get("Messages") or []
 
