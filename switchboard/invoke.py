@@ -66,7 +66,10 @@ PLACEHOLDER = re.compile(r"<[^<>]+ output of your deployed stack>")
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], with_target: Any) -> None:
+Targeted = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], with_target: Targeted) -> None:
     """Register `switchboard invoke`."""
     p = with_target(
         sub.add_parser(
