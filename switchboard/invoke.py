@@ -326,9 +326,7 @@ def local_target(template: dict[str, Any]) -> Target:
 
 
 def stack_target(template: dict[str, Any], name: str, *, region: str | None, profile: str | None) -> Target:
-    import boto3
-
-    session = boto3.session.Session(region_name=region, profile_name=profile)
+    session = _session(region, profile)
     described, physical = _describe(session.client("cloudformation"), name)
     given = {
         p["ParameterKey"]: p.get("ResolvedValue", p.get("ParameterValue", ""))
@@ -344,6 +342,19 @@ def stack_target(template: dict[str, Any], name: str, *, region: str | None, pro
     stack.refs.update(output_refs(template, outputs, stack.condition))
     names = {k: v for k, v in physical.items() if k in functions(template)}
     return Target(f"stack {name}'s resources ({session.region_name})", stack, _credentials(session), names)
+
+
+def _session(region: str | None, profile: str | None) -> Any:
+    import boto3
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        session = boto3.session.Session(region_name=region, profile_name=profile)
+    except ProfileNotFound as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    if not session.region_name:
+        raise CliError("no AWS region for --stack: --region, AWS_REGION or the profile's region", EXIT_USAGE)
+    return session
 
 
 def _describe(cfn: Any, name: str) -> tuple[dict[str, Any], dict[str, str]]:

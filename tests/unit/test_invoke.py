@@ -174,3 +174,16 @@ def test_the_built_function_takes_memory_timeout_and_layer_from_the_template() -
     )
     assert built.function_dir == Path("/b/RecorderFunction")
     assert built.layer_dirs == (Path("/b/SharedLayer/python"),)
+
+
+def test_a_stack_without_a_region_or_with_an_unknown_profile_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no region from the instance metadata service
+    for region, profile in ((None, None), ("eu-west-1", "no-such-profile")):
+        with pytest.raises(cli.CliError) as err:
+            invoke._session(region, profile)
+        assert err.value.code == cli.EXIT_USAGE
