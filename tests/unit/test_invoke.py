@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import boto3  # noqa: F401 - imported here, sockets on: urllib3 opens one on import (its IPv6 probe)
 import pytest
 
 from switchboard import cli, invoke
