@@ -776,9 +776,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder to write to")
     p.add_argument("--at", help="signing time (unix seconds; default now)")
     p.set_defaults(func=cmd_events)
-    from switchboard import connect  # here: connect imports this module
+    from switchboard import connect, invoke  # here: they import this module
 
     connect.add_parser(sub, with_target)
+    invoke.add_parser(sub, with_target)
     return parser
 
 
@@ -811,4 +812,8 @@ def _silence_stdout() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m switchboard.cli` runs a copy of this module as __main__: run the package's own main,
+    # whose `except CliError` catches what the command modules raise (switchboard.cli.CliError).
+    from switchboard.cli import main as package_main
+
+    sys.exit(package_main())

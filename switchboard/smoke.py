@@ -9,15 +9,22 @@ timestamp-based .pyc, so without it every cold start recompiles everything).
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
+from typing import Any
 
+from switchboard.builtrun import (
+    BUILD,
+    Invocation,
+    Outcome,
+    built_function,
+    link_dir,
+    run_built,
+    runtime_environment,
+    runtime_sdk_dir,
+)
 from switchboard.template import (
-    ROOT,
     Stack,
     default_parameters,
     function_environment,
@@ -26,30 +33,15 @@ from switchboard.template import (
     resources,
 )
 
-BUILD = ROOT / ".aws-sam" / "build"
-# What the Lambda Python runtime has besides the standard library.
-RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
-_PROBE = r"""
-import json, sys
-sys.path[:0] = json.loads(sys.argv[1])
-import app
-assert callable(app.handler), "app.handler is not callable"
-class Ctx:
-    function_name = sys.argv[2]; aws_request_id = "smoke"; memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:smoke"
-    def get_remaining_time_in_millis(self): return 3000
-event = json.loads(sys.argv[3])
-result = app.handler(event, Ctx())
-assert isinstance(result, dict), result
-expected = json.loads(sys.argv[4])
-assert result.get("statusCode") == expected if expected else result == {"batchItemFailures": []}, result
-print(json.dumps(result)[:300])
-bad = [m for m in sys.modules if m.split(".")[0] in ("moto", "pytest", "switchboard", "tests")]
-assert not bad, f"imported dev-only modules: {bad}"
-"""
-_LAMBDA_ENV = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
+__all__ = [
+    "BUILD",
+    "check_bytecode",
+    "link_dir",
+    "main",
+    "runtime_sdk_dir",
+]  # bench/ imports the helpers here
+
+_FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "smoke",
     "AWS_SECRET_ACCESS_KEY": "smoke",
     "POWERTOOLS_METRICS_DISABLED": "true",
@@ -61,24 +53,6 @@ _EVENTS = {
     "RecorderFunction": {"Records": []},
     "StatusFunction": {"pathParameters": {"subject_id": ""}},
 }
-
-
-def link_dir(names: tuple[str, ...], prefix: str) -> Path:
-    """A folder of symlinks to these installed top-level packages/modules, and nothing else."""
-    out = Path(tempfile.mkdtemp(prefix=prefix))
-    for name in names:
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            raise SystemExit(f"{name} is not installed in this environment")
-        origin = Path(spec.origin)
-        src = origin.parent if origin.name == "__init__.py" else origin
-        (out / src.name).symlink_to(src)
-    return out
-
-
-def runtime_sdk_dir() -> Path:
-    """A folder holding only the SDK packages the Lambda runtime provides."""
-    return link_dir(RUNTIME_SDK, "lambda-runtime-sdk-")
 
 
 def check_bytecode(root: Path) -> list[str]:
@@ -96,45 +70,47 @@ def check_bytecode(root: Path) -> list[str]:
     return missing
 
 
+def probe(template: dict[str, Any], logical: str, stack: Stack) -> tuple[bool, str]:
+    """Invoke the built handler with its probe event: (as expected?, what happened)."""
+    built = built_function(template, logical)
+    invocation = Invocation(logical, "smoke", f"arn:aws:lambda:us-east-1:123456789012:function:{logical}")
+    env = {
+        **runtime_environment(built, invocation, stack.region),
+        **_FAKE_AWS,
+        **function_environment(template, logical, stack),
+    }
+    logs: list[str] = []
+    outcome = run_built(built, _EVENTS.get(logical, {}), env, invocation, logs.append)
+    problem = _problem(outcome, _EXPECT.get(logical))
+    if problem:
+        return False, f"{problem}\n{''.join(logs)[-2000:]}"
+    return True, f"imported, and answered its probe event as expected: {json.dumps(outcome.response)[:300]}"
+
+
+def _problem(outcome: Outcome, expected_status: int | None) -> str:
+    if outcome.error is not None:
+        return json.dumps(outcome.error)[-2000:]
+    if outcome.dev_modules:
+        return f"imported dev-only modules: {outcome.dev_modules}"
+    result = outcome.response
+    ok = (
+        isinstance(result, dict) and result.get("statusCode") == expected_status
+        if expected_status
+        else result == {"batchItemFailures": []}
+    )
+    return "" if ok else f"unexpected response: {json.dumps(result)[:300]}"
+
+
 def main() -> int:
     template = load_template()
     layers = list(resources(template, "AWS::Serverless::LayerVersion"))
-    layer_dirs = [str(BUILD / name / "python") for name in layers]
-    sdk = str(runtime_sdk_dir())
     # The function's own environment from the template (resource ids are placeholders: no call
     # reaches AWS — the probe events are rejected or empty before any would).
     stack = Stack(region="us-east-1", parameters=default_parameters(template))
     failures = 0
     for logical in functions(template):
-        folder = BUILD / logical
-        path = [str(folder), *layer_dirs, sdk]
-        event = _EVENTS.get(logical, {})
-        proc = subprocess.run(  # noqa: S603 - our own interpreter and probe
-            [
-                sys.executable,
-                "-I",
-                "-S",
-                "-c",
-                _PROBE,
-                json.dumps(path),
-                logical,
-                json.dumps(event),
-                json.dumps(_EXPECT.get(logical)),
-            ],
-            capture_output=True,
-            text=True,
-            cwd=tempfile.gettempdir(),
-            env={**function_environment(template, logical, stack), **_LAMBDA_ENV},
-            timeout=60,
-        )
-        ok = proc.returncode == 0
+        ok, what = probe(template, logical, stack)
         failures += not ok
-        last = (proc.stdout.strip().splitlines() or [""])[-1]
-        what = (
-            f"imported, and answered its probe event as expected: {last}"
-            if ok
-            else proc.stderr.strip()[-2000:]
-        )
         print(f"smoke {'ok  ' if ok else 'FAIL'} {logical}: {what}")
     for name in [*functions(template), *layers]:
         missing = check_bytecode(BUILD / name)
