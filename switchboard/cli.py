@@ -762,6 +762,10 @@ def build_parser() -> argparse.ArgumentParser:
     from switchboard import connect  # here: connect imports this module
 
     connect.add_parser(sub, with_target)
+    from switchboard import rejections, replay  # here: they import this module
+
+    rejections.add_parser(sub, with_target)
+    replay.add_parser(sub, with_target)
     return parser
 
 
