@@ -311,3 +311,27 @@ def test_an_event_over_256_kib_fails_alone_before_any_call(stack: Harness):
 
 def _event(i: int) -> dict[str, Any]:
     return {"event_id": f"evt_{i:032x}", "provider": "vonage", "product": "messages", "subject_id": "s"}
+
+
+def test_an_unreadable_stored_event_is_reported_not_replaced_by_a_stand_in(
+    stack: Harness, capsys: pytest.CaptureFixture[str]
+):
+    record(stack, "http/messages/status-delivered.json", "http/messages/status-submitted.json")
+    damaged, kept = stack.history(DELIVERY)
+    stack.client("dynamodb").update_item(
+        TableName=stack.stack.refs["HistoryTable"],
+        Key={"pk": damaged["pk"], "sk": damaged["sk"]},
+        UpdateExpression="SET #e = :b",
+        ExpressionAttributeNames={"#e": "event"},
+        ExpressionAttributeValues={":b": {"B": b"\x00garbage"}},
+    )
+
+    code, out, err = run(capsys, "--subject", DELIVERY)
+
+    assert code == cli.EXIT_ERROR
+    damaged_id = damaged["sk"]["S"].removeprefix("E#")
+    assert f"not published: {damaged_id}: stored event unreadable (unknown encoding): not replayed" in err
+    assert [json.loads(m["Body"])["event_id"] for m in received(stack)] == [
+        kept["sk"]["S"].removeprefix("E#")
+    ]
+    assert "published 1 of 1 event(s)" in out
