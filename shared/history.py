@@ -192,16 +192,22 @@ def stored_event(item: Item) -> dict[str, Any]:
     version, damaged bytes, JSON it cannot serve) is answered from its key and attributes, with
     ``data.unreadable`` saying why, rather than failing every later read of the subject."""
     try:
-        storage.check_version(item)
-        blob = item.get("event", {}).get("B")
-        if not isinstance(blob, bytes | bytearray):
-            raise storage.UnreadableItem("no event bytes")
-        event = safejson.loads(storage.decode_event_text(bytes(blob)), max_depth=safejson.MAX_DEPTH + 2)
-        if not isinstance(event, dict):
-            raise safejson.JsonRejected("not an object")
+        return decode_stored_event(item)
     except (storage.UnreadableItem, safejson.JsonRejected) as exc:
         logger.warning("stored event unreadable", extra={"sk": attr(item, "sk"), "reason": exc.reason})
         return from_attributes(item, exc.reason)
+
+
+def decode_stored_event(item: Item) -> dict[str, Any]:
+    """The event a history item holds, exactly as recorded; UnreadableItem or JsonRejected when
+    this version cannot read it back (`switchboard replay` skips those rather than publish a stand-in)."""
+    storage.check_version(item)
+    blob = item.get("event", {}).get("B")
+    if not isinstance(blob, bytes | bytearray):
+        raise storage.UnreadableItem("no event bytes")
+    event = safejson.loads(storage.decode_event_text(bytes(blob)), max_depth=safejson.MAX_DEPTH + 2)
+    if not isinstance(event, dict):
+        raise safejson.JsonRejected("not an object")
     return event
 
 

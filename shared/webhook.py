@@ -213,6 +213,7 @@ def _log_accepted(route: Route, normalised: Mapping[str, Any]) -> None:
     logger.info(
         "webhook accepted",
         extra={
+            "route": route.path,  # as on "webhook rejected": the dashboard counts both per route
             "event_id": normalised["event_id"],
             "type": normalised["type"],
             "subject_id": normalised["subject_id"],

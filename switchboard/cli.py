@@ -780,6 +780,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     connect.add_parser(sub, with_target)
     invoke.add_parser(sub, with_target)
+    from switchboard import rejections, replay  # here: they import this module
+
+    rejections.add_parser(sub, with_target)
+    replay.add_parser(sub, with_target)
     return parser
 
 
