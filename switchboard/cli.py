@@ -545,7 +545,11 @@ def cmd_consume(args: argparse.Namespace) -> int:
     target = target_from(args)
     sqs, url = target.clients("sqs"), target.queues["events"]
     received = 0
-    kept: list[str] = []  # receipt handles to make visible again at the end (--keep, foreign)
+    # Receipt handles to make visible again at the end: --keep, foreign messages, and any received
+    # but not yet handed over when the run stops early (Ctrl-C, `| head` closing the pipe): left in
+    # flight they would hold their FIFO group back for the 60 s visibility timeout.
+    kept: list[str] = []
+    in_flight: list[str] = []
     foreign = 0
     deadline = time.monotonic() + args.wait
     try:
@@ -558,43 +562,48 @@ def cmd_consume(args: argparse.Namespace) -> int:
                 VisibilityTimeout=60,  # long enough not to receive the same message twice in one run
             )
             messages = got.get("Messages") or []
+            in_flight = [m["ReceiptHandle"] for m in messages]
             for m in messages:
-                try:
-                    event = json.loads(m["Body"])
-                    fields = [
-                        str(event[k]) for k in ("occurred_at", "type", "subject_id", "status", "event_id")
-                    ]
-                except (ValueError, KeyError, TypeError):
-                    # Not an event (someone else's message?): say so, leave it on the queue, go on.
-                    print(
-                        f"not a Switchboard event (message {m['MessageId']}): {m['Body'][:200]!r}",
-                        file=sys.stderr,
-                    )
-                    kept.append(m["ReceiptHandle"])
+                if _print_consumed(m, as_json=args.json):
+                    received += 1
+                    if not args.keep:
+                        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                        in_flight.remove(m["ReceiptHandle"])
+                else:
                     foreign += 1
-                    continue
-                received += 1
-                if args.json:
-                    print(json.dumps(event, separators=(",", ":")), flush=True)
-                else:
-                    current = (event.get("current") or {}).get("status") or "-"
-                    occurred, type_, subject, status, event_id = fields
-                    print(
-                        f"{occurred}  {type_:28} {subject:36}  {status:14} (current: {current:14}) {event_id}",
-                        flush=True,
-                    )
-                if args.keep:
-                    kept.append(m["ReceiptHandle"])
-                else:
-                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            kept += in_flight
+            in_flight = []
             if not messages and time.monotonic() >= deadline:
                 break
     finally:
-        for handle in kept:  # back on the queue at once, for the real consumer
+        for handle in kept + in_flight:  # back on the queue at once, for the real consumer
             sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
     if not args.json:
         print(f"{received} event(s){' (kept on the queue)' if args.keep else ''}", file=sys.stderr)
     return EXIT_ERROR if foreign else EXIT_OK
+
+
+def _print_consumed(m: dict[str, Any], *, as_json: bool) -> bool:
+    """Print one events-queue message; False when it is not a Switchboard event (someone else's
+    message?): said on stderr, and left on the queue."""
+    from switchboard.terminal import printable
+
+    try:
+        event = json.loads(m["Body"])
+        fields = [str(event[k]) for k in ("occurred_at", "type", "subject_id", "status", "event_id")]
+    except (ValueError, KeyError, TypeError):
+        print(
+            f"not a Switchboard event (message {m['MessageId']}): {printable(repr(m['Body'][:200]))}",
+            file=sys.stderr,
+        )
+        return False
+    if as_json:
+        print(json.dumps(event, separators=(",", ":")), flush=True)
+        return True
+    current = printable(str((event.get("current") or {}).get("status") or "-"))
+    occurred, type_, subject, status, event_id = (printable(f) for f in fields)
+    print(f"{occurred}  {type_:28} {subject:36}  {status:14} (current: {current:14}) {event_id}", flush=True)
+    return True
 
 
 def cmd_redrive(args: argparse.Namespace) -> int:
