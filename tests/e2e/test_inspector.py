@@ -58,6 +58,7 @@ def browser() -> Iterator[WebDriver]:
     binary, chromedriver = _chromium()
     options = webdriver.ChromeOptions()
     options.binary_location = binary
+    # --no-sandbox: Chromium's sandbox refuses to run as root, which CI is
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
         options.add_argument(arg)
     options.add_argument("--window-size=1400,1100")
@@ -308,7 +309,9 @@ def test_screenshot_of_a_real_run(page: WebDriver, local_stack, tmp_path):
     )
     _open_subject_from_list(page, message_uuid)
     _until(page, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#timeline g.point")) == 3)
-    _until(page, lambda d: d.find_elements(By.CSS_SELECTOR, "#request-rows tr.verdict-rejected"))
+    newest = "#request-rows tr.req:first-child"
+    _until(page, lambda d: "verdict-rejected" in _classes(d.find_element(By.CSS_SELECTOR, newest)))
+    page.set_window_size(1400, 1300)  # down to the newest requests, the rejected one first
     page.execute_script("window.scrollTo(0, 0)")
     out = Path(os.environ.get("SWITCHBOARD_INSPECTOR_SCREENSHOT") or tmp_path / "inspector.png")
     out.parent.mkdir(parents=True, exist_ok=True)
