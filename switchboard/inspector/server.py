@@ -100,6 +100,16 @@ class Inspector:
         self.hosts = {f"127.0.0.1:{port}", f"localhost:{port}"}
 
     def handle(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return self._route(method, path, query, headers, body)
+        except (BotoCoreError, ClientError) as exc:  # the emulator stopping under a poll
+            return _error(
+                503, "emulator_unavailable", f"the AWS emulator did not answer: {type(exc).__name__}"
+            )
+
+    def _route(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Reply:
         lower = {k.lower(): v for k, v in headers.items()}
         if lower.get("host", "").lower() not in self.hosts:
             return _error(403, "forbidden_host", "the inspector answers only at 127.0.0.1 or localhost")

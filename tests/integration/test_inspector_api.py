@@ -188,3 +188,14 @@ def test_other_paths_and_methods_and_hosts_are_refused(inspector: Inspector):
     assert _get(inspector, "/inspector/", {"Host": f"localhost:{PORT}"})[0].status == 200
     for host in (f"127.0.0.1:{PORT + 1}", "rebound.attacker.example", ""):
         assert _get(inspector, "/inspector/api/requests", {"Host": host})[0].status == 403
+
+
+def test_an_emulator_that_does_not_answer_is_a_503_not_a_dropped_connection(inspector: Inspector):
+    from botocore.exceptions import EndpointConnectionError
+
+    def down(service: str) -> Any:
+        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
+
+    inspector.clients = down
+    reply, doc = _get(inspector, "/inspector/api/queues")
+    assert (reply.status, doc["error"]) == (503, "emulator_unavailable")
