@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 SAM_ENV := PATH="$(CURDIR)/$(BIN):$$PATH" SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1
 SRC := $(wildcard shared functions tests switchboard bench)
 
-.PHONY: help venv lint format unit integration validate build smoke events test fuzz bench run clean
+.PHONY: help venv lint format unit integration validate build smoke events browser inspector-screenshot test fuzz bench run clean
 
 help:
 	@echo "make run    - set everything up and run the local stack"
@@ -78,7 +78,29 @@ smoke: $(STAMP)
 events: $(STAMP)
 	$(BIN)/python -c 'from pathlib import Path; from switchboard.samples import generate; generate(Path("events"))'
 
-test: lint validate smoke
+# The inspector's browser tests (tests/e2e/test_inspector.py) drive Debian's Chromium through its
+# chromedriver. Installed here when missing and this user may (root, or sudo without a password);
+# otherwise those tests skip, naming what to install (under CI=true they fail instead of skipping).
+BROWSER_PKGS := chromium chromium-driver
+BROWSER_BINS := chromium chromedriver
+BROWSER_LOG := /tmp/switchboard-browser-install.log
+browser:
+	@missing=""; for b in $(BROWSER_BINS); do command -v $$b >/dev/null 2>&1 || missing="$$missing $$b"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else echo "note:$$missing not found and not root: the inspector's browser tests will skip (sudo apt-get install $(BROWSER_PKGS))"; exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "note:$$missing not found and no apt-get: the inspector's browser tests will skip (install Chromium and its chromedriver)"; exit 0; fi; \
+	echo "==> installing $(BROWSER_PKGS) for the inspector's browser tests (apt-get; log: $(BROWSER_LOG))"; \
+	{ $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	  --no-install-recommends $(BROWSER_PKGS); } >$(BROWSER_LOG) 2>&1 \
+	  || { tail -5 $(BROWSER_LOG); echo "warning: could not install $(BROWSER_PKGS): the inspector's browser tests will skip"; }
+
+# docs/inspector.png, the README's picture: the browser tests' last one takes it from their real run.
+inspector-screenshot: $(STAMP) browser
+	SWITCHBOARD_INSPECTOR_SCREENSHOT=docs/inspector.png $(BIN)/python -m pytest tests/e2e/test_inspector.py -q
+
+test: lint validate smoke browser
 	$(BIN)/python -m pytest -q
 
 # The heavy hardening runs: 5,000 fuzz cases per property, 400 events through injected faults.

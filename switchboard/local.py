@@ -32,6 +32,7 @@ from typing import Any
 
 from switchboard.apigw import http_event
 from switchboard.esm import LambdaContext, poll_once
+from switchboard.inspector.server import Inspector, is_inspector_path
 from switchboard.requestlog import RequestLog, RequestRecord, now_iso, rejection_details, verdict_of
 from switchboard.template import (
     ROOT,
@@ -140,6 +141,7 @@ class LocalStack:
         self._saved_env = dict(os.environ)
         self._invoke_lock = threading.Lock()
         self.requests = RequestLog(None)
+        self.inspector: Inspector | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -223,6 +225,7 @@ class LocalStack:
             pid=os.getpid(),
             request_log=str(request_log_file()),
         )
+        self.inspector = inspector_for(self.state, self.port, self.requests)
         path = state_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(asdict(self.state), indent=2))
@@ -333,6 +336,12 @@ class LocalStack:
                 raw_path, _, raw_query = self.path.partition("?")
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if stack.inspector is not None and is_inspector_path(raw_path):  # not in the request log
+                    reply = stack.inspector.handle(
+                        self.command, raw_path, raw_query, dict(self.headers.items()), body
+                    )
+                    self._reply(reply.status, reply.headers, reply.body)
+                    return
                 matched = stack.match(self.command, raw_path)
                 if matched is None:  # what API Gateway answers for a route it does not have
                     self._reply(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
@@ -447,6 +456,19 @@ def _summary(status: int, headers: dict[str, str], body: bytes) -> str:
         return ""
 
 
+def inspector_for(state: LocalState, port: int, requests: RequestLog) -> Inspector:
+    """The inspector of this stack (switchboard/inspector): its request log, table and queues."""
+    from shared import aws
+
+    queues = {
+        "events": state.events_queue_url,
+        "events_dlq": state.events_dlq_url,
+        "ingest": state.ingest_queue_url,
+        "ingest_dlq": state.ingest_dlq_url,
+    }
+    return Inspector(port=port, requests=requests, clients=aws.client, table=state.table, queues=queues)
+
+
 def dlq_depth(sqs: Any, url: str) -> int:
     attrs = sqs.get_queue_attributes(
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
@@ -524,6 +546,7 @@ def banner(state: LocalState, routes: list[Any]) -> str:
         f"  ingest DLQ  {state.ingest_dlq_url}",
         f"State file:       {state_file()}  (these URLs and ports, as JSON; README: The local state file)",
         f"Request log:      {state.request_log}",
+        f"Inspector:        {state.base_url}/inspector/  (every request, every subject's timeline, the DLQs)",
         "",
         "Send a first event from another terminal:",
         "  .venv/bin/switchboard send verify/event-completed",
