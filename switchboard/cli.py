@@ -520,7 +520,7 @@ def _time_bound(value: str, *, end: bool) -> str:
             start = datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
             return format_timestamp(start + timedelta(days=1, milliseconds=-1) if end else start)
         return format_timestamp(datetime.fromisoformat(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # overflow: in UTC it is before year 1 or after 9999
         flag = "--until" if end else "--since"
         raise CliError(
             f"{flag} wants a date or an ISO 8601 time (UTC unless it says), e.g. 2026-11-23 or "

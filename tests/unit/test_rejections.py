@@ -51,6 +51,16 @@ def test_a_time_flag_it_cannot_read_is_a_usage_error_naming_the_forms(value: str
     assert "15m, 1h, 2d" in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    "value", ["9999999d", "9999999w", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"]
+)
+def test_a_time_flag_past_the_calendars_ends_is_a_usage_error_not_a_traceback(value: str):
+    with pytest.raises(cli.CliError) as raised:
+        time_bound(value, now=NOW)
+    assert raised.value.code == cli.EXIT_USAGE
+    assert repr(value) in str(raised.value)
+
+
 def record(at: str, code: str, route: str, verdict: str = "rejected", **more: Any) -> dict[str, Any]:
     return {"at": at, "code": code, "route": route, "verdict": verdict, "status": 401, **more}
 
