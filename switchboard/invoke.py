@@ -203,6 +203,8 @@ def read_event(path: str) -> Any:
         return json.loads(raw)
     except ValueError as exc:
         raise CliError(f"the event file {path} is not JSON: {exc}", EXIT_USAGE) from None
+    except RecursionError:  # the parser recurses once per level: [[[[… within 6 MB exhausts it
+        raise CliError(f"the event file {path} is nested too deeply to parse", EXIT_USAGE) from None
 
 
 def read_env_vars(path: Path) -> dict[str, dict[str, Any]]:
@@ -213,6 +215,8 @@ def read_env_vars(path: Path) -> dict[str, dict[str, Any]]:
         raise CliError(f"cannot read --env-vars {path}: {exc.strerror}", EXIT_USAGE) from None
     except ValueError as exc:
         raise CliError(f"--env-vars {path} is not JSON: {exc}", EXIT_USAGE) from None
+    except RecursionError:
+        raise CliError(f"--env-vars {path} is nested too deeply to parse", EXIT_USAGE) from None
     if not isinstance(doc, dict):
         raise CliError(f"--env-vars {path}: want an object of objects, got {type(doc).__name__}", EXIT_USAGE)
     for key, value in doc.items():
