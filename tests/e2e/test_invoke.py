@@ -176,6 +176,29 @@ def test_the_env_json_that_events_writes_without_a_stack_is_refused_for_its_plac
     assert "output of your deployed stack" in done.stderr and done.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [("a\u0000b", "NUL"), ("a\ud800b", "lone surrogate"), ("x" * 200_000, "4 KB")],
+)
+def test_an_env_json_value_no_process_environment_can_hold_is_a_usage_error_not_a_traceback(
+    local_stack: LocalStack, events: Path, tmp_path: Path, value: str, why: str
+):
+    env_json = tmp_path / "env.json"
+    env_json.write_text(json.dumps({"Parameters": {"POWERTOOLS_LOG_LEVEL": value}}))
+
+    done = run(
+        local_stack.env,
+        "VonageFunction",
+        str(events / "http/verify/event-completed.json"),
+        "--env-vars",
+        str(env_json),
+    )
+
+    assert done.returncode == 2, done.stderr
+    assert "POWERTOOLS_LOG_LEVEL" in done.stderr and why in done.stderr
+    assert "Traceback" not in done.stderr and "START" not in done.stderr and done.stdout == ""
+
+
 def test_usage_errors_exit_2_and_list_the_functions(local_stack: LocalStack, events: Path, tmp_path: Path):
     bad = tmp_path / "bad.json"
     bad.write_text("{nope")
