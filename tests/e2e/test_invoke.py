@@ -229,6 +229,9 @@ def handler(event, context):
         raise ValueError("raised by the handler")
     if event == "sleep":
         time.sleep(30)
+    if isinstance(event, dict) and "sleep" in event:
+        time.sleep(event["sleep"])
+        return {"slept": event["sleep"]}
     if event == "exit":
         sys.exit(4)
     found = {}
@@ -309,6 +312,15 @@ def test_a_handler_past_its_timeout_is_killed_and_reported_as_lambda_does(
     assert outcome.error is not None
     assert outcome.error["errorType"] == "Sandbox.Timedout"
     assert "Task timed out after 2.00 seconds" in outcome.error["errorMessage"]
+
+
+def test_a_handler_that_runs_past_its_timeout_is_timed_out_even_when_it_would_finish_soon_after(probe: Built):
+    # Timeout 2 s: Lambda stops it at 2 s, whatever the init took. It would have answered at 4 s.
+    outcome, _ = _invoke(probe, {"sleep": 4})
+    assert outcome.response is None, outcome.response
+    assert outcome.error is not None
+    assert outcome.error["errorType"] == "Sandbox.Timedout"
+    assert invoke.exit_code(outcome) == 1
 
 
 def test_a_handler_that_exits_the_interpreter_is_a_runtime_exit_error(probe: Built):
