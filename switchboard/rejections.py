@@ -179,9 +179,9 @@ def stack_log_groups(outputs: Mapping[str, str], stack: str) -> list[str]:
 
 
 def logs_client(args: argparse.Namespace) -> Any:
-    import boto3
+    from switchboard.cli import aws_session
 
-    return boto3.session.Session(region_name=args.region, profile_name=args.profile).client("logs")
+    return aws_session(args.region, args.profile).client("logs")
 
 
 # --- the command ---------------------------------------------------------------------------------

@@ -179,3 +179,20 @@ def test_attacker_text_in_a_diagnostic_or_reason_cannot_reach_the_terminal_raw(
         assert "\nFAKE LINE" not in out
     assert printable(hostile) in text
     assert json.loads(as_json)["diagnostic"] == {"api_key": hostile}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("rejections", "--stack", "sb", "--profile", "no-such-profile"),
+        ("replay", "--stack", "sb", "--profile", "no-such-profile", "--subject", "s"),
+        ("status", "s", "--stack", "sb", "--profile", "no-such-profile"),
+    ],
+)
+def test_an_unknown_profile_is_a_usage_error_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
+):
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    assert cli.main(list(argv)) == cli.EXIT_USAGE
+    assert "no-such-profile" in capsys.readouterr().err
