@@ -196,3 +196,14 @@ def test_an_unknown_profile_is_a_usage_error_not_a_traceback(
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     assert cli.main(list(argv)) == cli.EXIT_USAGE
     assert "no-such-profile" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-5", "soon"])
+def test_a_timeout_that_is_not_a_positive_number_of_seconds_is_a_usage_error(
+    value: str, capsys: pytest.CaptureFixture[str]
+):
+    # nan compares false with every clock reading: the poll loop never reached its deadline
+    with pytest.raises(SystemExit) as exited:
+        cli.build_parser().parse_args(["rejections", "--stack", "sb", "--timeout", value])
+    assert exited.value.code == cli.EXIT_USAGE
+    assert "--timeout" in capsys.readouterr().err
