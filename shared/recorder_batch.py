@@ -20,6 +20,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from shared import safejson
 from shared.errors import BadRequest
 from shared.recorder import CREDENTIAL_ATTRIBUTE, Outcome, Pending, Recorder, validate_event
 
@@ -37,7 +38,7 @@ class RecorderBatch(BatchProcessor):
 
     def record_handler(self, record: SQSRecord) -> Outcome | Pending:
         try:
-            event = validate_event(json.loads(record.body or ""))
+            event = validate_event(decode_body(record.body or ""))
         except (ValueError, RecursionError, BadRequest) as exc:
             if self.dead_letter is None:
                 raise
@@ -111,6 +112,19 @@ class RecorderBatch(BatchProcessor):
                 )
         if counts:
             self.log.info("batch recorded", extra={**counts, "duplicates": duplicates or None})
+
+
+def decode_body(body: str) -> Any:
+    """The queued JSON. A ``\\ud800``-``\\udfff`` escape that is not half of a pair decodes to a
+    lone surrogate, which no DynamoDB or SQS write can encode: never recordable, so BadRequest
+    (poison). The ingress never writes one (normalisation repairs them, and writes UTF-8, not
+    escapes), so the full check runs only on a body holding such an escape."""
+    event = json.loads(body)
+    if ("\\ud" in body or "\\uD" in body) and safejson.has_lone_surrogate(
+        json.dumps(event, ensure_ascii=False)
+    ):
+        raise BadRequest("the queued event holds a lone surrogate (\\ud800-\\udfff): not UTF-8 text")
+    return event
 
 
 def _credential(raw: Mapping[str, Any]) -> str | None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from switchboard.lambda_bootstrap import TIMED_OUT_SUFFIX
 from switchboard.template import ROOT, functions
 
 BUILD = ROOT / ".aws-sam" / "build"
@@ -161,8 +162,10 @@ def run_built(
             "result": str(result),
             "dev_only": DEV_ONLY,
         }
-        code, timed_out = _run_child(json.dumps(cfg).encode(), env, built, log)
-        if timed_out:
+        code, killed = _run_child(json.dumps(cfg).encode(), env, built, log)
+        # the bootstrap stops a handler at its timeout (lambda_bootstrap.arm_timeout); the kill
+        # past the init limit plus the timeout is for an init or a handler that never yields
+        if killed or Path(str(result) + TIMED_OUT_SUFFIX).exists():
             return Outcome(error=_platform_error("Sandbox.Timedout", _timeout_message(built, invocation)))
         if not result.exists():
             return Outcome(

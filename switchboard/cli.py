@@ -113,11 +113,21 @@ def local_target() -> Target:
     )
 
 
-def stack_outputs(name: str, *, region: str | None, profile: str | None) -> dict[str, str]:
+def aws_session(region: str | None, profile: str | None) -> Any:
+    """A boto3 session for --stack; an unknown --profile is a usage error naming it."""
     import boto3
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        return boto3.session.Session(region_name=region, profile_name=profile)
+    except ProfileNotFound as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+
+
+def stack_outputs(name: str, *, region: str | None, profile: str | None) -> dict[str, str]:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    session = boto3.session.Session(region_name=region, profile_name=profile)
+    session = aws_session(region, profile)
     try:
         stacks = session.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
     except (ClientError, BotoCoreError) as exc:
@@ -126,9 +136,7 @@ def stack_outputs(name: str, *, region: str | None, profile: str | None) -> dict
 
 
 def stack_target(name: str, *, region: str | None, profile: str | None) -> Target:
-    import boto3
-
-    session = boto3.session.Session(region_name=region, profile_name=profile)
+    session = aws_session(region, profile)
     outputs = stack_outputs(name, region=region, profile=profile)
 
     def secrets_text() -> str:
@@ -160,7 +168,7 @@ def stack_target(name: str, *, region: str | None, profile: str | None) -> Targe
     return Target(
         name=name,
         base_url=outputs.get("WebhookBaseUrl") or outputs["ApiBaseUrl"],
-        clients=lambda s: session.client(s),  # type: ignore[call-overload]
+        clients=lambda s: session.client(s),
         queues={
             "ingest": outputs["IngestQueueUrl"],
             "ingest_dlq": outputs["IngestDLQUrl"],
@@ -520,7 +528,7 @@ def _time_bound(value: str, *, end: bool) -> str:
             start = datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
             return format_timestamp(start + timedelta(days=1, milliseconds=-1) if end else start)
         return format_timestamp(datetime.fromisoformat(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # overflow: in UTC it is before year 1 or after 9999
         flag = "--until" if end else "--since"
         raise CliError(
             f"{flag} wants a date or an ISO 8601 time (UTC unless it says), e.g. 2026-11-23 or "

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shared import safejson
 from switchboard.builtrun import (
     BUILD,
     Built,
@@ -58,6 +59,7 @@ from switchboard.template import (
 )
 
 MAX_EVENT_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload limit
+MAX_ENV_BYTES = 4 * 1024  # Lambda's limit for all of a function's environment variables together
 # Variables the child gets from your shell with --stack: where AWS is and how to reach it.
 PASS_THROUGH = re.compile(r"AWS_ENDPOINT_URL(_\w+)?|AWS_CA_BUNDLE|(HTTPS?|NO)_PROXY|(https?|no)_proxy")
 # env.json values left as `switchboard events` writes them without --stack.
@@ -110,6 +112,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     declared = function_environment(template, logical, target.stack)
     variables = merge_env(declared, overrides, logical, os.environ)
     check_filled(variables)
+    check_settable(variables)
     invocation = _invocation(logical, target)
     env = {**runtime_environment(built, invocation, target.stack.region), **target.aws_env, **variables}
     outcome = _run(built, event, env, invocation, target.label)
@@ -203,6 +206,8 @@ def read_event(path: str) -> Any:
         return json.loads(raw)
     except ValueError as exc:
         raise CliError(f"the event file {path} is not JSON: {exc}", EXIT_USAGE) from None
+    except RecursionError:  # the parser recurses once per level: [[[[… within 6 MB exhausts it
+        raise CliError(f"the event file {path} is nested too deeply to parse", EXIT_USAGE) from None
 
 
 def read_env_vars(path: Path) -> dict[str, dict[str, Any]]:
@@ -213,6 +218,8 @@ def read_env_vars(path: Path) -> dict[str, dict[str, Any]]:
         raise CliError(f"cannot read --env-vars {path}: {exc.strerror}", EXIT_USAGE) from None
     except ValueError as exc:
         raise CliError(f"--env-vars {path} is not JSON: {exc}", EXIT_USAGE) from None
+    except RecursionError:
+        raise CliError(f"--env-vars {path} is nested too deeply to parse", EXIT_USAGE) from None
     if not isinstance(doc, dict):
         raise CliError(f"--env-vars {path}: want an object of objects, got {type(doc).__name__}", EXIT_USAGE)
     for key, value in doc.items():
@@ -255,6 +262,23 @@ def check_filled(variables: Mapping[str, str]) -> None:
                 "takes the queues, table and secret from the local stack or --stack",
                 EXIT_USAGE,
             )
+
+
+def check_settable(variables: Mapping[str, str]) -> None:
+    """Values a process environment can hold (no NUL, UTF-8) within Lambda's 4 KB for all of a
+    function's variables: env.json can say anything, and the child is started with these."""
+    for name, value in variables.items():
+        if "\x00" in value:
+            raise CliError(f"{name}: an environment variable cannot hold a NUL character", EXIT_USAGE)
+        if safejson.has_lone_surrogate(value):
+            raise CliError(f"{name}: a lone surrogate (\\ud800-\\udfff) is not UTF-8 text", EXIT_USAGE)
+    size = sum(len(name.encode()) + len(value.encode()) for name, value in variables.items())
+    if size > MAX_ENV_BYTES:
+        names = ", ".join(sorted(variables, key=lambda n: -len(variables[n]))[:3])
+        raise CliError(
+            f"the function's variables take {size} bytes; Lambda allows 4 KB in all (largest: {names})",
+            EXIT_USAGE,
+        )
 
 
 def stale_build(template: dict[str, Any], logical: str, built: Built, build: Path = BUILD) -> str:

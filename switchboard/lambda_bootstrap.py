@@ -12,8 +12,10 @@ from __future__ import annotations
 import decimal
 import importlib
 import json
+import os
 import resource
 import sys
+import threading
 import time
 import traceback
 from typing import Any
@@ -60,6 +62,25 @@ def load_handler(name: str) -> Any:
     return getattr(importlib.import_module(module), function)
 
 
+TIMED_OUT_SUFFIX = ".timed-out"  # switchboard.builtrun reads this marker file
+
+
+def arm_timeout(seconds: float, marker: str) -> threading.Timer:
+    """As Lambda does, stop the process ``seconds`` after the handler was called (the init phase
+    not counted), leaving ``marker`` so the parent reports Sandbox.Timedout. A daemon thread: a
+    handler holding the GIL in C code defers it; the parent's kill timer is the backstop."""
+
+    def expire() -> None:
+        with open(marker, "w", encoding="utf-8"):
+            pass
+        os._exit(1)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
 def invoke(cfg: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     try:
@@ -72,6 +93,7 @@ def invoke(cfg: dict[str, Any]) -> dict[str, Any]:
     init_ms = (time.perf_counter() - started) * 1e3
     started = time.perf_counter()
     context = LambdaContext(cfg["context"], time.monotonic() + cfg["context"]["timeout_s"])
+    deadline = arm_timeout(cfg["context"]["timeout_s"], cfg["result"] + TIMED_OUT_SUFFIX)
     try:
         doc: dict[str, Any] = {"response": marshal(handler(cfg["event"], context))}
     except _Unmarshallable as exc:
@@ -80,6 +102,7 @@ def invoke(cfg: dict[str, Any]) -> dict[str, Any]:
         doc = {"error": error_document(exc)}
         print(f"[ERROR] {type(exc).__name__}: {exc}", file=sys.stderr)
         traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next if exc.__traceback__ else None)
+    deadline.cancel()  # returned (or raised) in time
     doc.update(init_ms=init_ms, duration_ms=(time.perf_counter() - started) * 1e3)
     return doc
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -179,9 +180,9 @@ def stack_log_groups(outputs: Mapping[str, str], stack: str) -> list[str]:
 
 
 def logs_client(args: argparse.Namespace) -> Any:
-    import boto3
+    from switchboard.cli import aws_session
 
-    return boto3.session.Session(region_name=args.region, profile_name=args.profile).client("logs")
+    return aws_session(args.region, args.profile).client("logs")
 
 
 # --- the command ---------------------------------------------------------------------------------
@@ -251,6 +252,17 @@ def print_groups(groups: list[Group], *, since: str, target: str, as_json: bool)
             print(f"{indent}sample: {printable(sample, 300)}")
 
 
+def seconds(text: str) -> float:
+    """--timeout: a positive, finite number (nan never reaches a deadline; inf never ends)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (0 < value < math.inf):
+        raise argparse.ArgumentTypeError(f"want a positive number of seconds, got {text!r}")
+    return value
+
+
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], with_target: Any) -> None:
     """Register `switchboard rejections`."""
     p = with_target(
@@ -262,6 +274,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], with_ta
         )
     )
     p.add_argument("--since", default="1h", help="15m, 1h, 2d, a date or an ISO 8601 time (default 1h)")
-    p.add_argument("--timeout", type=float, default=60, help="--stack: seconds to wait for the query (60)")
+    p.add_argument("--timeout", type=seconds, default=60, help="--stack: seconds to wait for the query (60)")
     p.add_argument("--json", action="store_true", help="one JSON object per group")
     p.set_defaults(func=cmd_rejections)

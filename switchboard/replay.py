@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared import history, safejson, storage
-from shared.recorder import MAX_BATCH_BYTES, group_id
+from shared.recorder import MAX_BATCH_BYTES, REQUIRED_FIELDS, group_id
 from switchboard.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, UNBOUNDED, CliError, Target, target_from
 from switchboard.terminal import printable
 from switchboard.timeflags import time_bound
@@ -118,12 +118,24 @@ def _add_events(subject: Subject, items: Sequence[Mapping[str, Any]]) -> list[Fa
     unreadable = []
     for item in items:
         try:
-            subject.events.append(history.decode_stored_event(item))
+            subject.events.append(publishable(history.decode_stored_event(item)))
         except (storage.UnreadableItem, safejson.JsonRejected) as exc:
             event_id = history.attr(item, "sk").removeprefix(storage.HISTORY_PREFIX)
             unreadable.append(Failure(event_id, f"stored event unreadable ({exc.reason}): not replayed"))
     subject.events.sort(key=history.time_order)
     return unreadable
+
+
+def publishable(event: dict[str, Any]) -> dict[str, Any]:
+    """The decoded event, when it is one the recorder could have published: its required fields
+    are strings and its text is UTF-8 (a JSON ``\\ud800`` escape decodes to a lone surrogate, which
+    no SQS body can carry). UnreadableItem otherwise: damaged or written by something else."""
+    missing = [f for f in REQUIRED_FIELDS if not isinstance(event.get(f), str) or not event.get(f)]
+    if missing:
+        raise storage.UnreadableItem(f"no {', '.join(missing)}")
+    if safejson.has_lone_surrogate(safejson.dumps_for_sqs(event)):
+        raise storage.UnreadableItem("a lone surrogate: not UTF-8 text")
+    return event
 
 
 def batch_get(

@@ -19,11 +19,11 @@ def time_bound(value: str, *, now: datetime, end: bool = False, flag: str = "--s
     """The bound as ``YYYY-MM-DDTHH:MM:SS.mmmZ``. A date alone is its first millisecond, or with
     ``end`` its last. A usage error (exit 2) names the flag and the accepted forms."""
     relative = _RELATIVE.fullmatch(value.strip())
-    if relative:
-        return format_timestamp(now - timedelta(seconds=int(relative[1]) * _SECONDS[relative[2]]))
     try:
+        if relative:
+            return format_timestamp(now - timedelta(seconds=int(relative[1]) * _SECONDS[relative[2]]))
         return _time_bound(value.strip(), end=end)
-    except CliError:
+    except (CliError, OverflowError):  # overflow: before year 1 or past 9999 (e.g. 9999999d)
         raise CliError(
             f"{flag} wants a duration back from now (15m, 1h, 2d), a date (2026-11-23) or an ISO 8601 "
             f"time (UTC unless it says, e.g. 2026-11-23T09:30:00Z); got {value!r}",

@@ -176,6 +176,29 @@ def test_the_env_json_that_events_writes_without_a_stack_is_refused_for_its_plac
     assert "output of your deployed stack" in done.stderr and done.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [("a\u0000b", "NUL"), ("a\ud800b", "lone surrogate"), ("x" * 200_000, "4 KB")],
+)
+def test_an_env_json_value_no_process_environment_can_hold_is_a_usage_error_not_a_traceback(
+    local_stack: LocalStack, events: Path, tmp_path: Path, value: str, why: str
+):
+    env_json = tmp_path / "env.json"
+    env_json.write_text(json.dumps({"Parameters": {"POWERTOOLS_LOG_LEVEL": value}}))
+
+    done = run(
+        local_stack.env,
+        "VonageFunction",
+        str(events / "http/verify/event-completed.json"),
+        "--env-vars",
+        str(env_json),
+    )
+
+    assert done.returncode == 2, done.stderr
+    assert "POWERTOOLS_LOG_LEVEL" in done.stderr and why in done.stderr
+    assert "Traceback" not in done.stderr and "START" not in done.stderr and done.stdout == ""
+
+
 def test_usage_errors_exit_2_and_list_the_functions(local_stack: LocalStack, events: Path, tmp_path: Path):
     bad = tmp_path / "bad.json"
     bad.write_text("{nope")
@@ -206,6 +229,9 @@ def handler(event, context):
         raise ValueError("raised by the handler")
     if event == "sleep":
         time.sleep(30)
+    if isinstance(event, dict) and "sleep" in event:
+        time.sleep(event["sleep"])
+        return {"slept": event["sleep"]}
     if event == "exit":
         sys.exit(4)
     found = {}
@@ -286,6 +312,15 @@ def test_a_handler_past_its_timeout_is_killed_and_reported_as_lambda_does(
     assert outcome.error is not None
     assert outcome.error["errorType"] == "Sandbox.Timedout"
     assert "Task timed out after 2.00 seconds" in outcome.error["errorMessage"]
+
+
+def test_a_handler_that_runs_past_its_timeout_is_timed_out_even_when_it_would_finish_soon_after(probe: Built):
+    # Timeout 2 s: Lambda stops it at 2 s, whatever the init took. It would have answered at 4 s.
+    outcome, _ = _invoke(probe, {"sleep": 4})
+    assert outcome.response is None, outcome.response
+    assert outcome.error is not None
+    assert outcome.error["errorType"] == "Sandbox.Timedout"
+    assert invoke.exit_code(outcome) == 1
 
 
 def test_a_handler_that_exits_the_interpreter_is_a_runtime_exit_error(probe: Built):

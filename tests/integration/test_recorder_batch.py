@@ -151,6 +151,29 @@ def test_a_poison_message_whose_dead_letter_send_fails_is_left_to_the_redrive_po
     assert got == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
 
 
+def test_a_body_whose_escape_decodes_to_a_lone_surrogate_is_poison_not_retried(harness: Harness):
+    # The \ud800 escape is ASCII on the queue but decodes to a str no DynamoDB or SQS write can
+    # encode: every receive failed with a UnicodeEncodeError traceback until the redrive policy's 5th.
+    sqs, dlq = harness.client("sqs"), harness.stack.refs["IngestDLQ"]
+    body = json.dumps({**event(1), "subject_id": "msg-\ud800"})
+    emoji = json.dumps({**event(2), "data": {"text": "\U0001f600"}})  # a surrogate *pair*: fine
+    batch = {
+        "Records": [
+            {"messageId": "sur", "body": body, "attributes": {}},
+            {"messageId": "ok", "body": emoji, "attributes": {}},
+        ]
+    }
+    assert "\\ud83d\\ude00" in emoji and "\\ud800" in body
+
+    got = handle_batch(batch, recorder(harness, Publisher()), logger, sqs_dead_letter(sqs, dlq))
+
+    assert got == {"batchItemFailures": []}
+    assert len(harness.history("msg-2")) == 1
+    [dead] = sqs.receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
+    assert dead["Body"] == body
+    assert "lone surrogate" in dead["MessageAttributes"][REASON_ATTRIBUTE]["StringValue"]
+
+
 def test_a_batch_logs_one_line_not_one_per_event(harness: Harness, caplog: pytest.LogCaptureFixture):
     rec = recorder(harness, Publisher())
     handle_batch(records(event(1)), rec, logger)

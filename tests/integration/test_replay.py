@@ -335,3 +335,45 @@ def test_an_unreadable_stored_event_is_reported_not_replaced_by_a_stand_in(
         kept["sk"]["S"].removeprefix("E#")
     ]
     assert "published 1 of 1 event(s)" in out
+
+
+def _blob(text: str) -> bytes:
+    """A history item's event attribute holding this JSON text (storage.encode_event's format)."""
+    import zlib
+
+    from shared import storage
+
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, storage._DICTIONARY)
+    return storage._ENCODING + deflate.compress(text.encode("utf-8")) + deflate.flush()
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        # JSON's \ud800 escape: readable JSON whose string cannot be encoded as UTF-8 for SQS
+        (lambda e: json.dumps({**e, "data": {"text": "\ud800"}}, ensure_ascii=True), "lone surrogate"),
+        (lambda e: json.dumps({k: v for k, v in e.items() if k != "event_id"}), "event_id"),
+    ],
+)
+def test_a_stored_event_that_decodes_but_cannot_be_published_is_reported_and_the_rest_replayed(
+    stack: Harness, capsys: pytest.CaptureFixture[str], damage: Any, why: str
+):
+    record(stack, "http/messages/status-delivered.json", "http/messages/status-submitted.json")
+    damaged, kept = stack.history(DELIVERY)
+    damaged_id = damaged["sk"]["S"].removeprefix("E#")
+    event = next(e for e in stack.events(DELIVERY) if e["event_id"] == damaged_id)
+    stack.client("dynamodb").update_item(
+        TableName=stack.stack.refs["HistoryTable"],
+        Key={"pk": damaged["pk"], "sk": damaged["sk"]},
+        UpdateExpression="SET #e = :b",
+        ExpressionAttributeNames={"#e": "event"},
+        ExpressionAttributeValues={":b": {"B": _blob(damage(event))}},
+    )
+
+    code, _, err = run(capsys, "--subject", DELIVERY)
+
+    assert code == cli.EXIT_ERROR
+    assert f"not published: {damaged_id}: stored event unreadable" in err and why in err
+    assert [json.loads(m["Body"])["event_id"] for m in received(stack)] == [
+        kept["sk"]["S"].removeprefix("E#")
+    ]

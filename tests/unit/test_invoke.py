@@ -188,3 +188,14 @@ def test_a_stack_without_a_region_or_with_an_unknown_profile_is_a_usage_error(
         with pytest.raises(cli.CliError) as err:
             invoke._session(region, profile)
         assert err.value.code == cli.EXIT_USAGE
+
+
+def test_an_event_or_env_json_nested_too_deep_for_the_parser_is_a_usage_error(tmp_path: Path) -> None:
+    deep = tmp_path / "deep file.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)  # 200 KB: well under the 6 MB limit
+    with pytest.raises(cli.CliError) as err:
+        invoke.read_event(str(deep))
+    assert err.value.code == cli.EXIT_USAGE
+    with pytest.raises(cli.CliError) as err:
+        invoke.read_env_vars(deep)
+    assert err.value.code == cli.EXIT_USAGE

@@ -51,6 +51,16 @@ def test_a_time_flag_it_cannot_read_is_a_usage_error_naming_the_forms(value: str
     assert "15m, 1h, 2d" in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    "value", ["9999999d", "9999999w", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"]
+)
+def test_a_time_flag_past_the_calendars_ends_is_a_usage_error_not_a_traceback(value: str):
+    with pytest.raises(cli.CliError) as raised:
+        time_bound(value, now=NOW)
+    assert raised.value.code == cli.EXIT_USAGE
+    assert repr(value) in str(raised.value)
+
+
 def record(at: str, code: str, route: str, verdict: str = "rejected", **more: Any) -> dict[str, Any]:
     return {"at": at, "code": code, "route": route, "verdict": verdict, "status": 401, **more}
 
@@ -169,3 +179,31 @@ def test_attacker_text_in_a_diagnostic_or_reason_cannot_reach_the_terminal_raw(
         assert "\nFAKE LINE" not in out
     assert printable(hostile) in text
     assert json.loads(as_json)["diagnostic"] == {"api_key": hostile}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("rejections", "--stack", "sb", "--profile", "no-such-profile"),
+        ("replay", "--stack", "sb", "--profile", "no-such-profile", "--subject", "s"),
+        ("status", "s", "--stack", "sb", "--profile", "no-such-profile"),
+    ],
+)
+def test_an_unknown_profile_is_a_usage_error_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
+):
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    assert cli.main(list(argv)) == cli.EXIT_USAGE
+    assert "no-such-profile" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-5", "soon"])
+def test_a_timeout_that_is_not_a_positive_number_of_seconds_is_a_usage_error(
+    value: str, capsys: pytest.CaptureFixture[str]
+):
+    # nan compares false with every clock reading: the poll loop never reached its deadline
+    with pytest.raises(SystemExit) as exited:
+        cli.build_parser().parse_args(["rejections", "--stack", "sb", "--timeout", value])
+    assert exited.value.code == cli.EXIT_USAGE
+    assert "--timeout" in capsys.readouterr().err
