@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from shared import safejson
+from switchboard import terminal
 from switchboard.builtrun import (
     BUILD,
     Built,
@@ -46,7 +47,7 @@ from switchboard.builtrun import (
     run_built,
     runtime_environment,
 )
-from switchboard.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError
+from switchboard.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError, aws_session
 from switchboard.template import (
     ROOT,
     TEMPLATE,
@@ -65,7 +66,6 @@ PASS_THROUGH = re.compile(r"AWS_ENDPOINT_URL(_\w+)?|AWS_CA_BUNDLE|(HTTPS?|NO)_PR
 # env.json values left as `switchboard events` writes them without --stack.
 PLACEHOLDER = re.compile(r"<[^<>]+ output of your deployed stack>")
 # Control and bidirectional-override characters: a payload's text reaches the logs, which reach a terminal.
-UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 Targeted = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
@@ -154,9 +154,10 @@ def _log(line: str) -> None:
 
 
 def printable(line: str) -> str:
-    """The line with control and bidi characters shown as \\uXXXX (a final newline kept)."""
+    """The line with control, format (bidi) and separator characters escaped (terminal.printable),
+    tabs and a final newline kept."""
     end = "\n" if line.endswith("\n") else ""
-    return UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", line.removesuffix("\n")) + end
+    return terminal.printable(line.removesuffix("\n"), keep=" \t") + end
 
 
 def report_line(request_id: str, built: Built, outcome: Outcome) -> str:
@@ -369,13 +370,7 @@ def stack_target(template: dict[str, Any], name: str, *, region: str | None, pro
 
 
 def _session(region: str | None, profile: str | None) -> Any:
-    import boto3
-    from botocore.exceptions import ProfileNotFound
-
-    try:
-        session = boto3.session.Session(region_name=region, profile_name=profile)
-    except ProfileNotFound as exc:
-        raise CliError(str(exc), EXIT_USAGE) from None
+    session = aws_session(region, profile)
     if not session.region_name:
         raise CliError("no AWS region for --stack: --region, AWS_REGION or the profile's region", EXIT_USAGE)
     return session

@@ -427,7 +427,7 @@ class LocalStack:
                 function=function,
                 status=status,
                 verdict=verdict_of(status, bool(route_key)),
-                code=str(answer.get("error") or details.get("code") or "") if status >= 300 else "",
+                code=_code(status, answer, details),
                 message=str(answer.get("message") or details.get("reason") or "")[:500]
                 if status >= 300
                 else "",
@@ -476,6 +476,13 @@ def dlq_depth(sqs: Any, url: str) -> int:
     return int(attrs.get("ApproximateNumberOfMessages", 0)) + int(
         attrs.get("ApproximateNumberOfMessagesNotVisible", 0)
     )
+
+
+def _code(status: int, answer: dict[str, Any], details: dict[str, Any]) -> str:
+    """A rejection's stable code; a handler that raised answered no code: ``internal_error``."""
+    if status < 300:
+        return ""
+    return str(answer.get("error") or details.get("code") or ("internal_error" if status >= 500 else ""))
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
@@ -580,7 +587,7 @@ def env_port(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 65536:  # '²'.isdigit() is True
         raise BadPort(f"{name}={raw!r} is not a port: give a number from 1 to 65535, e.g. {name}={default}")
     return int(raw)
 

@@ -26,6 +26,7 @@ from typing import Any
 # The handlers' logger (shared.observability.SERVICE): its "webhook rejected" line holds the diagnostic.
 HANDLER_LOGGER = "switchboard"
 _EXTRA_KEYS = ("code", "reason", "diagnostic", "route")
+MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
 @dataclass
@@ -104,9 +105,18 @@ class RequestLog:
             record.seq = self._seq
             self._records.append(record)
             if self.path is not None:
-                with open(self.path, "a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(asdict(record), default=str, separators=(",", ":")) + "\n")
+                self._append(json.dumps(asdict(record), default=str, separators=(",", ":")) + "\n")
         return record
+
+    def _append(self, line: str) -> None:
+        """Past ``MAX_FILE_BYTES`` the file is rotated to ``<name>.1`` (one generation kept): a stack
+        left running under a load test must not fill the disk."""
+        assert self.path is not None
+        with contextlib.suppress(OSError):
+            if self.path.stat().st_size + len(line) > MAX_FILE_BYTES:
+                self.path.replace(self.path.with_name(self.path.name + ".1"))
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(line)
 
     def after(self, seq: int = 0) -> list[RequestRecord]:
         """Records newer than ``seq``, oldest first."""

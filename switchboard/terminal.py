@@ -8,11 +8,12 @@ from __future__ import annotations
 import unicodedata
 
 
-def printable(text: str, limit: int | None = None) -> str:
-    """``text`` with its non-printable characters escaped, cut to ``limit`` characters (+ "…")."""
+def printable(text: str, limit: int | None = None, *, keep: str = " ") -> str:
+    """``text`` with its non-printable characters escaped (but those in ``keep``), cut to ``limit``
+    characters (+ "…")."""
     shown = "".join(
         c
-        if c == " " or unicodedata.category(c)[0] not in "CZ"
+        if c in keep or unicodedata.category(c)[0] not in "CZ"
         else c.encode("unicode_escape").decode("ascii")
         for c in text
     )

@@ -103,7 +103,7 @@ def test_the_exit_code_follows_the_response(outcome: Outcome, code: int) -> None
 def test_the_log_relay_escapes_control_and_bidi_characters_but_keeps_lines() -> None:
     line = '{"message":"a\x1b[31mred\x9b2J\u202egnp.exe\tok"}\n'
     shown = invoke.printable(line)
-    assert shown == '{"message":"a\\u001b[31mred\\u009b2J\\u202egnp.exe\tok"}\n'
+    assert shown == '{"message":"a\\x1b[31mred\\x9b2J\\u202egnp.exe\tok"}\n'
     assert invoke.printable("no newline") == "no newline"
 
 
