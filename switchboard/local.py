@@ -141,6 +141,7 @@ class LocalStack:
         self._saved_env = dict(os.environ)
         self._invoke_lock = threading.Lock()
         self.requests = RequestLog(None)
+        self._saved_level: int | None = None
         self.inspector: Inspector | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -184,8 +185,13 @@ class LocalStack:
         }.items():
             os.environ[key] = value
         os.environ.pop("AWS_PROFILE", None)
-        # Before anything imports shared.observability: its Logger reads the level once.
+        # shared.observability's Logger reads the level once, when first imported — and the
+        # inspector imports it with this module: set the level on the logger itself too.
         os.environ["POWERTOOLS_LOG_LEVEL"] = os.environ.get("LOG_LEVEL", "WARNING")
+        from shared.observability import logger
+
+        self._saved_level = logger.log_level
+        logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
         _reset_caches()
 
         import boto3
@@ -242,6 +248,10 @@ class LocalStack:
         if self._moto is not None:
             self._moto.stop()
         # Leave the process environment as it was (the stack can run inside a test process).
+        if self._saved_level is not None:
+            from shared.observability import logger
+
+            logger.setLevel(self._saved_level)
         os.environ.clear()
         os.environ.update(self._saved_env)
         _reset_caches()

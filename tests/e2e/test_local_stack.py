@@ -257,6 +257,13 @@ def test_the_banner_prints_the_queue_urls_a_consumer_needs(local_stack: LocalSta
         assert local_stack.state[field] in banner, field
 
 
+def test_the_stack_logs_warnings_and_up_by_default_not_every_event(local_stack: LocalStack):
+    local_stack.cli("send", "messages/status-delivered", "--set", f"message_uuid={uuid.uuid4()}")
+    _wait_for(lambda: "batch recorded" in _stack_log(local_stack), 3)  # it must not appear
+    log = _stack_log(local_stack)
+    assert '"level":"INFO"' not in log and "webhook accepted" not in log
+
+
 @pytest.mark.parametrize("name", ["PORT", "SWITCHBOARD_AWS_PORT"])
 @pytest.mark.parametrize("value", ["abc", "0", "70000", "30 00"])
 def test_a_port_that_is_not_a_port_is_a_usage_error_not_a_traceback(name: str, value: str, tmp_path: Any):
