@@ -229,11 +229,12 @@ def publish(
 
 
 def _batches(pending: list[Outgoing], failures: list[Failure]) -> list[list[Outgoing]]:
-    """Calls of at most 10 entries and 256 KiB; an entry over 256 KiB alone fails, before any call."""
+    """Calls of at most 10 entries and 256 KiB (bodies and attributes, sqs_size); an entry over
+    256 KiB alone fails, before any call."""
     batches: list[list[Outgoing]] = []
     size = 0
     for o in pending:
-        entry_size = len(o.entry["MessageBody"].encode("utf-8"))
+        entry_size = sqs_size(o.entry)
         if entry_size > MAX_BATCH_BYTES:
             failures.append(
                 Failure(o.event_id, f"{entry_size} bytes: over the queue's 256 KiB message limit")
@@ -245,6 +246,19 @@ def _batches(pending: list[Outgoing], failures: list[Failure]) -> list[list[Outg
         batches[-1].append(o)
         size += entry_size
     return batches
+
+
+def sqs_size(entry: Mapping[str, Any]) -> int:
+    """The entry's size as SQS counts it against its 256 KiB limit (per message and per batch call):
+    the body's bytes plus, for each message attribute, its name, data type and value. Counting the
+    body alone let ten entries whose bodies just fit go over with the replay attribute, and the whole
+    call was refused (BatchRequestTooLong) on every attempt."""
+    size = len(entry["MessageBody"].encode("utf-8"))
+    for name, attr in (entry.get("MessageAttributes") or {}).items():
+        value = attr.get("StringValue")
+        size += len(name.encode("utf-8")) + len(attr["DataType"].encode("utf-8"))
+        size += len(value.encode("utf-8")) if isinstance(value, str) else len(attr.get("BinaryValue", b""))
+    return size
 
 
 # --- the command -------------------------------------------------------------------------------

@@ -76,10 +76,13 @@ def subject_timeline(
 ) -> dict[str, Any] | None:
     """The subject's current status and its marked timeline (switchboard.inspector.timeline);
     None when the table holds nothing for it."""
-    body = history.read_subject(dynamodb, table, storage.subject_pk(provider, product, subject_id))
+    pk = storage.subject_pk(provider, product, subject_id)
+    body = history.read_subject(dynamodb, table, pk)
     if body is None:
         return None
-    points = timeline(body["history"], deliveries)
+    # the event the status item names settles the ties the receipt order cannot (timeline's docstring)
+    stored = history.readable_status(dynamodb.get_item(**storage.get_status(table, pk)).get("Item"))
+    points = timeline(body["history"], deliveries, stored["event_id"] if stored else None)
     return {
         "subject_id": body["subject_id"],
         "provider": body["provider"],

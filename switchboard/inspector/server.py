@@ -41,6 +41,7 @@ from switchboard.requestlog import RequestLog, RequestRecord
 PREFIX = "/inspector"
 CSRF_HEADER = "x-switchboard-inspector"
 MAX_BODY = 1024
+MAX_SEQ_DIGITS = 18  # a request sequence number fits in 18 digits (a 64-bit integer has 19)
 SECURITY_HEADERS = {
     "content-security-policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
@@ -136,7 +137,9 @@ class Inspector:
 
     def _requests(self, query: str) -> Reply:
         raw = parse_qs(query).get("after", ["0"])[0]
-        if not raw.isdigit():
+        # ASCII digits only, and few of them: str.isdigit() accepts "²", which int() refuses, and
+        # int() refuses over 4300 digits; either raised out of the handler and dropped the connection
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_SEQ_DIGITS):
             return _error(400, "invalid_after", "after must be a request sequence number")
         records = self.requests.after(int(raw))
         return _json(200, {"requests": [request_json(r) for r in records]})

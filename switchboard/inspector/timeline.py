@@ -26,6 +26,13 @@ event id, for a stable order), and each gets these marks:
 
 ``status_after`` is the subject's status once the event was applied: the step line of the picture.
 
+Receipt order is the order the recorder most likely took the events in, not certainly (a retried
+message comes back later; one delivery's events share a receive instant), and the rule depends on
+that order in two ties only: between two terminal statuses of equal rank the first recorded stands,
+and between two equal non-terminal events (same rank, occurrence and receipt) the last one does.
+``winner``, the event id the subject's status item names, settles those ties as the recorder did,
+so the last ``status_after`` is the status the recorder stored.
+
 Stored ``occurred_at`` and ``received_at`` are the normaliser's ISO 8601 UTC text with
 milliseconds, so string order is time order (as ``shared.storage`` relies on).
 """
@@ -73,6 +80,7 @@ class _Current:
     occurred_at: str | None = None
     received_at: str | None = None
     status: str | None = None
+    event_id: str | None = None
 
 
 def receipt_order(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -81,27 +89,27 @@ def receipt_order(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]
     )
 
 
-def timeline(events: Iterable[Mapping[str, Any]], deliveries: Mapping[str, int]) -> list[Point]:
-    """The subject's events, in receipt order, with their marks (module docstring)."""
+def timeline(
+    events: Iterable[Mapping[str, Any]], deliveries: Mapping[str, int], winner: str | None = None
+) -> list[Point]:
+    """The subject's events, in receipt order, with their marks (module docstring). ``winner``: the
+    event id of the subject's stored status, which settles the ties that depend on the order."""
     ordered = receipt_order(events)
     late = _late_ids(ordered)
     current = _Current()
     points = []
     for event in ordered:
+        event_id = _text(event, "event_id")
         place = _position(event)
-        became = place is not None and supersedes(
-            place,
-            _text(event, "occurred_at"),
-            current.position,
-            current.occurred_at,
-            new_received_at=_text(event, "received_at"),
-            current_received_at=current.received_at,
-        )
+        became = _becomes(event, place, current, winner)
         if became:
             current = _Current(
-                place, _text(event, "occurred_at"), _text(event, "received_at"), _text(event, "status")
+                place,
+                _text(event, "occurred_at"),
+                _text(event, "received_at"),
+                _text(event, "status"),
+                event_id,
             )
-        event_id = _text(event, "event_id")
         points.append(
             Point(
                 event_id=event_id,
@@ -119,6 +127,28 @@ def timeline(events: Iterable[Mapping[str, Any]], deliveries: Mapping[str, int])
             )
         )
     return points
+
+
+def _becomes(event: Mapping[str, Any], place: Position | None, current: _Current, winner: str | None) -> bool:
+    """Whether the event becomes the subject's status (the recorder's rule), a tie that depends on
+    the order in which the recorder took the two events being settled by the stored ``winner``."""
+    if place is None:
+        return False
+    occurred, received, event_id = (_text(event, k) for k in ("occurred_at", "received_at", "event_id"))
+    held = current.position
+    if held is not None and winner in (event_id, current.event_id) and place.rank == held.rank:
+        if held.terminal and place.terminal:  # the first recorded stands
+            return event_id == winner
+        if (occurred, received) == (current.occurred_at, current.received_at):  # the last one wins
+            return event_id == winner
+    return supersedes(
+        place,
+        occurred,
+        held,
+        current.occurred_at,
+        new_received_at=received,
+        current_received_at=current.received_at,
+    )
 
 
 def _late_ids(ordered: Sequence[Mapping[str, Any]]) -> set[str]:

@@ -130,6 +130,18 @@ def test_requests_after_a_sequence_number_are_the_newer_ones_with_their_product(
     assert _get(inspector, "/inspector/api/requests?after=-1")[0].status == 400
 
 
+@pytest.mark.parametrize("after", ["²", "9" * 5000, "abc", "1e3", "-1", "+1", " 1"])
+def test_an_after_that_is_not_ascii_digits_or_is_absurdly_long_is_a_400_not_a_dropped_connection(
+    inspector: Inspector, after: str
+):
+    # "²".isdigit() is True but int() refuses it; int() also refuses a
+    # 5000-digit string (the 4300-digit limit): either raised out of the handler, which dropped the
+    # connection and printed a traceback on the stack's terminal
+    reply, doc = _get(inspector, f"/inspector/api/requests?after={quote(after)}")
+    assert (reply.status, doc["error"]) == (400, "invalid_after")
+    assert reply.headers["content-security-policy"].startswith("default-src 'self';")
+
+
 def test_queue_depths_and_a_redrive_of_the_ingest_dlq(harness: Harness, inspector: Inspector):
     sqs = harness.client("sqs")
     sqs.send_message(QueueUrl=inspector.queues["ingest_dlq"], MessageBody="{}")

@@ -377,3 +377,76 @@ def test_a_stored_event_that_decodes_but_cannot_be_published_is_reported_and_the
     assert [json.loads(m["Body"])["event_id"] for m in received(stack)] == [
         kept["sk"]["S"].removeprefix("E#")
     ]
+
+
+# --- SQS's size limits count message attributes too --------------------------------------------
+
+SQS_MAX_BYTES = 262_144  # a message, and a SendMessageBatch call: bodies and attributes together
+
+
+def sqs_size(entry: dict[str, Any]) -> int:
+    """What SQS counts against its 256 KiB limit: the body, and each attribute's name, type and value."""
+    size = len(entry["MessageBody"].encode("utf-8"))
+    for name, attr in (entry.get("MessageAttributes") or {}).items():
+        size += len(name.encode()) + len(attr["DataType"].encode()) + len(attr["StringValue"].encode())
+    return size
+
+
+class SizedSqs(FlakySqs):
+    """The real (moto) client, refusing what AWS refuses and moto (1 MiB, bodies only) lets through."""
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        total = sum(sqs_size(e) for e in Entries)
+        if total > SQS_MAX_BYTES:
+            self.calls.append([e["Id"] for e in Entries])
+            raise ClientError(
+                {"Error": {"Code": "AWS.SimpleQueueService.BatchRequestTooLong", "Message": f"{total}"}},
+                "SendMessageBatch",
+            )
+        return super().send_message_batch(QueueUrl, Entries)
+
+
+def _padded(i: int, body_bytes: int, run_id: str) -> dict[str, Any]:
+    """An event whose replayed body is exactly body_bytes long."""
+    event = {**_event(i), "data": {"text": ""}}
+    base = len(
+        replay.outgoing([replay.Subject("vonage", "messages", "s", None, [event])], run_id)[0]
+        .entry["MessageBody"]
+        .encode()
+    )
+    return {**event, "data": {"text": "x" * (body_bytes - base)}}
+
+
+def test_ten_events_whose_bodies_fit_256_kib_but_not_with_the_replay_attribute_are_split(stack: Harness):
+    run_id = "20260101T000000Z-abcdef"
+    subject = replay.Subject("vonage", "messages", "s", None, [_padded(i, 26_200, run_id) for i in range(10)])
+    pending = replay.outgoing([subject], run_id)
+    assert (
+        sum(len(o.entry["MessageBody"]) for o in pending)
+        <= SQS_MAX_BYTES
+        < sum(sqs_size(o.entry) for o in pending)
+    )
+    sized = SizedSqs(stack.client("sqs"), fail={})
+
+    failures = replay.publish(sized, stack.stack.refs["EventsQueue"], pending)
+
+    assert failures == []
+    assert len(sized.calls) == 2
+    assert len(received(stack)) == 10
+
+
+def test_one_event_that_fits_256_kib_only_without_the_replay_attribute_fails_alone_before_any_call(
+    stack: Harness,
+):
+    run_id = "20260101T000000Z-abcdef"
+    big = _padded(1, SQS_MAX_BYTES - 10, run_id)
+    subject = replay.Subject("vonage", "messages", "s", None, [_event(0), big, _event(2)])
+    sized = SizedSqs(stack.client("sqs"), fail={})
+
+    failures = replay.publish(sized, stack.stack.refs["EventsQueue"], replay.outgoing([subject], run_id))
+
+    assert [f.event_id for f in failures] == [big["event_id"]]
+    assert "over the queue's 256 KiB message limit" in failures[0].reason
+    assert sized.calls == [["0", "2"]]
