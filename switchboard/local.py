@@ -344,7 +344,11 @@ class LocalStack:
 
             def _serve(self) -> None:
                 raw_path, _, raw_query = self.path.partition("?")
-                length = int(self.headers.get("content-length") or 0)
+                length = _content_length(self.headers.get("content-length"))
+                if length is None:  # what API Gateway answers a malformed Content-Length
+                    self._reply(400, {"content-type": "application/json"}, b'{"message":"Bad Request"}')
+                    self.close_connection = True
+                    return
                 body = self.rfile.read(length) if length else b""
                 if stack.inspector is not None and is_inspector_path(raw_path):  # not in the request log
                     reply = stack.inspector.handle(
@@ -486,6 +490,13 @@ def dlq_depth(sqs: Any, url: str) -> int:
     return int(attrs.get("ApproximateNumberOfMessages", 0)) + int(
         attrs.get("ApproximateNumberOfMessagesNotVisible", 0)
     )
+
+
+def _content_length(value: str | None) -> int | None:
+    """The body's length, or None when the header is not a plain number (a negative one would make
+    ``rfile.read`` wait for the client to close)."""
+    text = (value or "0").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
 
 
 def _code(status: int, answer: dict[str, Any], details: dict[str, Any]) -> str:

@@ -331,3 +331,16 @@ def test_a_poison_message_is_dead_lettered_at_once_logged_once_and_announced(loc
     assert [json.loads(m["Body"])["event_id"] for m in dead] == [marker]
     for m in dead:
         sqs.delete_message(QueueUrl=state["ingest_dlq_url"], ReceiptHandle=m["ReceiptHandle"])
+
+
+@pytest.mark.parametrize("length", ["-1", "abc", "²", "99999999999999999999"])
+def test_a_malformed_content_length_is_a_400_not_a_hung_or_dropped_connection(
+    local_stack: LocalStack, length: str
+):
+    import socket
+
+    with socket.create_connection(("127.0.0.1", local_stack.port), timeout=5) as s:
+        request = f"POST /vonage/verify HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n"
+        s.sendall(request.encode())
+        answer = s.recv(4096).decode("latin-1")
+    assert answer.startswith("HTTP/1.1 400"), answer

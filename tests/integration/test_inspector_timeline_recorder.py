@@ -4,6 +4,7 @@ moto), the timeline drawn from the stored history ends at the status the recorde
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -74,8 +75,12 @@ def _run(table: tuple[Any, str], product: str, steps: list[Step]) -> tuple[str |
     return stored["status"], doc["points"]
 
 
+# 40 in make test (≈ 15 s for both), 500 under make fuzz (SWITCHBOARD_FUZZ=1).
+EXAMPLES = 500 if os.environ.get("SWITCHBOARD_FUZZ") == "1" else 40
+
+
 @settings(
-    max_examples=100,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -101,7 +106,7 @@ def test_the_timeline_ends_at_the_status_the_recorder_stored_in_receipt_order(
 
 
 @settings(
-    max_examples=100,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
