@@ -7,8 +7,14 @@
 (() => {
   const SVGNS = "http://www.w3.org/2000/svg";
   const POLL_MS = 1000;
+  // Subjects and the open timeline are read from the table, which costs the emulator more than the
+  // request log and the queue depths: re-read them while requests are arriving (and a few seconds
+  // after, while the recorder records them), else every IDLE_MS (a redrive or `switchboard invoke`
+  // records without a request here).
+  const BUSY_MS = 5000;
+  const IDLE_MS = 10000;
   const MAX_ROWS = 500;
-  const state = { after: 0, rows: 0, subjectsKey: "", open: null, timelineKey: "" };
+  const state = { after: 0, rows: 0, subjectsKey: "", open: null, timelineKey: "", busyUntil: 0, lastRead: 0 };
 
   // --- building blocks ---------------------------------------------------------------------------
 
@@ -261,6 +267,7 @@
       });
       const doc = await response.json();
       note.textContent = response.ok ? `moved ${doc.moved} message(s) back` : `refused: ${doc.message}`;
+      state.busyUntil = Date.now() + BUSY_MS; // the recorder records what came back
     } catch (err) {
       note.textContent = `failed: ${err.message}`;
     } finally {
@@ -278,13 +285,16 @@
 
   async function tick() {
     try {
-      const [requests, subjects, queues] = await Promise.all([
-        getJSON(`requests?after=${state.after}`), getJSON("subjects"), getJSON("queues"),
-      ]);
+      const [requests, queues] = await Promise.all([getJSON(`requests?after=${state.after}`), getJSON("queues")]);
       addRequests(requests.requests);
-      renderSubjects(subjects.subjects);
       renderQueues(queues.queues);
-      await refreshTimeline();
+      const now = Date.now();
+      if (requests.requests.length) state.busyUntil = now + BUSY_MS;
+      if (now < state.busyUntil || now - state.lastRead >= IDLE_MS) {
+        state.lastRead = now;
+        renderSubjects((await getJSON("subjects")).subjects);
+        await refreshTimeline();
+      }
       const live = document.getElementById("live");
       live.textContent = `live · ${new Date().toISOString().slice(11, 19)} UTC`;
       live.className = "live up";
