@@ -49,6 +49,18 @@ class LocalStack:
             )
         return done
 
+    def sqs(self) -> Any:
+        """A boto3 SQS client on the stack's emulator (any credentials work there)."""
+        import boto3
+
+        return boto3.client(
+            "sqs",
+            endpoint_url=self.state["aws_endpoint"],
+            region_name=self.state["region"],
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+
     def consume(self, *, wait: int = 3) -> list[dict[str, Any]]:
         out = self.cli("consume", "--json", "--wait", str(wait)).stdout
         return [json.loads(line) for line in out.splitlines() if line.strip()]

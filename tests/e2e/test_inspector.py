@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
@@ -121,17 +120,6 @@ def _open_subject_from_list(driver: WebDriver, subject_id: str) -> None:
 
     _until(driver, button).click()
     _until(driver, lambda d: d.find_element(By.CSS_SELECTOR, "#subject-head .subject-id").text == subject_id)
-
-
-def _sqs(stack: LocalStack) -> Any:
-    state = stack.state
-    return boto3.client(
-        "sqs",
-        endpoint_url=state["aws_endpoint"],
-        region_name=state["region"],
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
 
 
 def _wrong_secrets(tmp_path: Path) -> Path:
@@ -263,7 +251,7 @@ def test_hostile_text_in_a_subject_id_and_a_path_shows_as_text_and_runs_nothing(
 
 def test_the_queues_panel_shows_depths_and_redrive_empties_the_ingest_dlq(page: WebDriver, local_stack):
     subject = str(uuid.uuid4())
-    _sqs(local_stack).send_message(
+    local_stack.sqs().send_message(
         QueueUrl=local_stack.state["ingest_dlq_url"], MessageBody=json.dumps(_dead_letter(subject))
     )
     depth = page.find_element(By.CSS_SELECTOR, "#queue-ingest_dlq .depth")
@@ -282,7 +270,7 @@ def test_the_queues_panel_shows_depths_and_redrive_empties_the_ingest_dlq(page: 
 def test_another_site_in_the_same_browser_cannot_redrive(page: WebDriver, local_stack):
     """A page on another origin posts a form (no custom header) and a fetch with the header (needs a
     CORS preflight, never granted) to the redrive URL: the DLQ keeps its message."""
-    sqs = _sqs(local_stack)
+    sqs = local_stack.sqs()
     url = local_stack.state["events_dlq_url"]
     sqs.send_message(
         QueueUrl=url, MessageBody="{}", MessageGroupId="g", MessageDeduplicationId=uuid.uuid4().hex

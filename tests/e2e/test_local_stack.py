@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 import jwt
 import pytest
 from twilio.request_validator import RequestValidator
@@ -152,13 +151,7 @@ def test_cli_signs_every_sample_so_the_local_stack_accepts_it(local_stack: Local
 
 def test_redrive_moves_dead_letters_back_and_they_get_recorded(local_stack: LocalStack):
     state = local_stack.state
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=state["aws_endpoint"],
-        region_name=state["region"],
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
+    sqs = local_stack.sqs()
     request_id = str(uuid.uuid4())
     event = {
         "schema_version": "1",
@@ -304,13 +297,7 @@ def test_redrive_help_says_what_each_queue_is_and_the_default():
 
 def test_a_poison_message_is_dead_lettered_at_once_logged_once_and_announced(local_stack: LocalStack):
     state = local_stack.state
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=state["aws_endpoint"],
-        region_name=state["region"],
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
+    sqs = local_stack.sqs()
     marker = uuid.uuid4().hex
     sqs.send_message(QueueUrl=state["ingest_queue_url"], MessageBody=json.dumps({"event_id": marker}))
     assert _wait_for(lambda: "DEAD-LETTERED" in _stack_log(local_stack), 15), _stack_log(local_stack)[-2000:]
