@@ -805,6 +805,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from botocore.exceptions import BotoCoreError
+
     from shared.errors import SwitchboardError
 
     args = build_parser().parse_args(argv)
@@ -816,6 +818,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SwitchboardError as exc:  # e.g. a malformed secrets document: the message names the key
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BotoCoreError as exc:  # no or broken credentials (a failing credential_process), no endpoint
+        print(f"error: AWS: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `switchboard consume --json | head`: the reader left; stop quietly

@@ -84,3 +84,17 @@ def test_terminal_output_escapes_control_characters_from_the_webhook(monkeypatch
     monkeypatch.setattr("sys.stdout", out)
     assert _run(sqs, monkeypatch) == cli.EXIT_OK
     assert "\x1b" not in out.getvalue() and "abc\\x1b[2Jdef" in out.getvalue()
+
+
+def test_broken_aws_credentials_are_an_error_message_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from botocore.exceptions import CredentialRetrievalError
+
+    def broken(args: Any) -> Any:
+        raise CredentialRetrievalError(provider="custom-process", error_msg="credential_process exited 1")
+
+    monkeypatch.setattr(cli, "target_from", broken)
+    assert cli.main(["consume", "--stack", "s"]) == cli.EXIT_ERROR
+    err = capsys.readouterr().err
+    assert err.startswith("error: AWS: ") and "credential_process exited 1" in err
