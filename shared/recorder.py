@@ -35,6 +35,7 @@ from botocore.exceptions import ClientError
 from shared import safejson, storage
 from shared.config import require_env
 from shared.errors import BadRequest, ConfigError
+from shared.sqs_batch import MAX_BYTES, batches, sqs_size
 from shared.status_rank import position
 
 CREDENTIAL_ATTRIBUTE = "credential"  # the ingest message attribute that carries it
@@ -191,15 +192,14 @@ def fifo_publisher(sqs: Any, queue_url: str) -> Publisher:
 
     def publish(events: Sequence[Mapping[str, Any]]) -> list[str]:
         failed: list[str] = []
-        fitting: list[tuple[dict[str, Any], int]] = []
+        fitting: list[dict[str, Any]] = []
         for i, event in enumerate(events):
             entry = _entry(i, event)
-            size = len(entry["MessageBody"].encode("utf-8"))
-            if size > MAX_BATCH_BYTES:
+            if sqs_size(entry) > MAX_BYTES:
                 failed.append(entry["MessageDeduplicationId"])
             else:
-                fitting.append((entry, size))
-        for chunk in _chunks(fitting):
+                fitting.append(entry)
+        for chunk in batches(fitting, sqs_size):
             ids = {entry["Id"]: entry["MessageDeduplicationId"] for entry in chunk}
             try:
                 got = sqs.send_message_batch(QueueUrl=queue_url, Entries=chunk)
@@ -212,9 +212,6 @@ def fifo_publisher(sqs: Any, queue_url: str) -> Publisher:
     return publish
 
 
-MAX_BATCH_BYTES = 256 * 1024
-
-
 def _entry(index: int, event: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "Id": str(index),
@@ -222,19 +219,6 @@ def _entry(index: int, event: Mapping[str, Any]) -> dict[str, Any]:
         "MessageGroupId": group_id(event["provider"], event["product"], event["subject_id"]),
         "MessageDeduplicationId": event["event_id"],
     }
-
-
-def _chunks(sized: list[tuple[dict[str, Any], int]]) -> list[list[dict[str, Any]]]:
-    """Entries (with their body sizes) in SendMessageBatch calls: at most 10 and 256 KiB each."""
-    chunks: list[list[dict[str, Any]]] = []
-    total = 0
-    for entry, size in sized:
-        if not chunks or len(chunks[-1]) == 10 or total + size > MAX_BATCH_BYTES:
-            chunks.append([])
-            total = 0
-        chunks[-1].append(entry)
-        total += size
-    return chunks
 
 
 def group_id(provider: str, product: str, subject_id: str) -> str:

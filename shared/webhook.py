@@ -36,6 +36,7 @@ from shared.normalise import undocumented_fields
 from shared.observability import count, logger, mask_phone
 from shared.recorder import CREDENTIAL_ATTRIBUTE
 from shared.secrets import SecretsSource, source_from_settings
+from shared.sqs_batch import batches, sqs_size
 
 EVENT_ID_HEADER = "x-switchboard-event-id"
 SUBJECT_ID_HEADER = "x-switchboard-subject-id"
@@ -80,11 +81,6 @@ def sqs_enqueuer(sqs: Any, queue_url: str) -> Enqueue:
     return enqueue
 
 
-# SQS: at most 10 entries and 256 KiB per SendMessageBatch call.
-BATCH_ENTRIES = 10
-BATCH_BYTES = 256 * 1024
-
-
 def sqs_batch_enqueuer(sqs: Any, queue_url: str) -> EnqueueMany:
     """Several events in SendMessageBatch calls of up to 10 entries / 256 KiB (one call for a usual
     Event Streams delivery). Any entry SQS refuses, or any failed call, is StorageUnavailable: the
@@ -96,7 +92,7 @@ def sqs_batch_enqueuer(sqs: Any, queue_url: str) -> EnqueueMany:
             {"Id": str(i), "MessageBody": _body(e), "MessageAttributes": _attributes(credential)}
             for i, e in enumerate(events)
         ]
-        for chunk in _chunks(entries):
+        for chunk in batches(entries, sqs_size):
             try:
                 failed = sqs.send_message_batch(QueueUrl=queue_url, Entries=chunk).get("Failed") or []
             except (ClientError, BotoCoreError) as exc:
@@ -105,19 +101,6 @@ def sqs_batch_enqueuer(sqs: Any, queue_url: str) -> EnqueueMany:
                 raise StorageUnavailable(reason="BatchEntryFailed", detail=str(failed[0].get("Code"))[:200])
 
     return enqueue_many
-
-
-def _chunks(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    chunks: list[list[dict[str, Any]]] = []
-    size = 0
-    for entry in entries:
-        entry_size = len(entry["MessageBody"].encode("utf-8")) + 256  # + attributes, generously
-        if not chunks or len(chunks[-1]) == BATCH_ENTRIES or size + entry_size > BATCH_BYTES:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(entry)
-        size += entry_size
-    return chunks
 
 
 def validate_ncco(text: str, key: str = "SWITCHBOARD_VOICE_ANSWER_NCCO") -> str:

@@ -33,13 +33,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared import history, safejson, storage
-from shared.recorder import MAX_BATCH_BYTES, REQUIRED_FIELDS, group_id
+from shared.recorder import REQUIRED_FIELDS, group_id
+from shared.sqs_batch import MAX_BYTES, batches, sqs_size
 from switchboard.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, UNBOUNDED, CliError, Target, target_from
 from switchboard.terminal import printable
 from switchboard.timeflags import time_bound
 
 REPLAY_ATTRIBUTE = "switchboard-replay"
-BATCH_ENTRIES = 10  # SendMessageBatch: at most 10 entries and 256 KiB per call
 ATTEMPTS = 4  # a failed entry is sent up to this many times in all
 BACKOFF_SECONDS = 0.2  # before the 2nd attempt; doubled before each next one
 BATCH_GET_KEYS = 100  # BatchGetItem: at most 100 keys per call
@@ -229,36 +229,17 @@ def publish(
 
 
 def _batches(pending: list[Outgoing], failures: list[Failure]) -> list[list[Outgoing]]:
-    """Calls of at most 10 entries and 256 KiB (bodies and attributes, sqs_size); an entry over
-    256 KiB alone fails, before any call."""
-    batches: list[list[Outgoing]] = []
-    size = 0
+    """SendMessageBatch calls (shared.sqs_batch: bodies and attributes counted, as SQS counts them;
+    counting bodies alone let ten entries go over with the replay attribute, and SQS refused the
+    whole call on every attempt); an entry over 256 KiB alone fails, before any call."""
+    fitting = []
     for o in pending:
-        entry_size = sqs_size(o.entry)
-        if entry_size > MAX_BATCH_BYTES:
-            failures.append(
-                Failure(o.event_id, f"{entry_size} bytes: over the queue's 256 KiB message limit")
-            )
-            continue
-        if not batches or len(batches[-1]) == BATCH_ENTRIES or size + entry_size > MAX_BATCH_BYTES:
-            batches.append([])
-            size = 0
-        batches[-1].append(o)
-        size += entry_size
-    return batches
-
-
-def sqs_size(entry: Mapping[str, Any]) -> int:
-    """The entry's size as SQS counts it against its 256 KiB limit (per message and per batch call):
-    the body's bytes plus, for each message attribute, its name, data type and value. Counting the
-    body alone let ten entries whose bodies just fit go over with the replay attribute, and the whole
-    call was refused (BatchRequestTooLong) on every attempt."""
-    size = len(entry["MessageBody"].encode("utf-8"))
-    for name, attr in (entry.get("MessageAttributes") or {}).items():
-        value = attr.get("StringValue")
-        size += len(name.encode("utf-8")) + len(attr["DataType"].encode("utf-8"))
-        size += len(value.encode("utf-8")) if isinstance(value, str) else len(attr.get("BinaryValue", b""))
-    return size
+        size = sqs_size(o.entry)
+        if size > MAX_BYTES:
+            failures.append(Failure(o.event_id, f"{size} bytes: over the queue's 256 KiB message limit"))
+        else:
+            fitting.append(o)
+    return batches(fitting, lambda o: sqs_size(o.entry))
 
 
 # --- the command -------------------------------------------------------------------------------

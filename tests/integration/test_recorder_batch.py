@@ -13,8 +13,9 @@ from botocore.exceptions import ClientError
 
 from shared import storage
 from shared.observability import logger
-from shared.recorder import MAX_BATCH_BYTES, Recorder, fifo_publisher
+from shared.recorder import Recorder, fifo_publisher
 from shared.recorder_batch import REASON_ATTRIBUTE, handle_batch, sqs_dead_letter
+from shared.sqs_batch import MAX_BYTES as MAX_BATCH_BYTES
 from tests.integration.conftest import Harness
 
 
