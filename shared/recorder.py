@@ -35,7 +35,7 @@ from botocore.exceptions import ClientError
 from shared import safejson, storage
 from shared.config import require_env
 from shared.errors import BadRequest, ConfigError
-from shared.sqs_batch import MAX_BYTES, batches, sqs_size
+from shared.sqs_batch import MAX_BYTES, batches, sqs_size, valid_fifo_id
 from shared.status_rank import position
 
 CREDENTIAL_ATTRIBUTE = "credential"  # the ingest message attribute that carries it
@@ -194,7 +194,7 @@ def fifo_publisher(sqs: Any, queue_url: str) -> Publisher:
         failed: list[str] = []
         fitting: list[dict[str, Any]] = []
         for i, event in enumerate(events):
-            entry = _entry(i, event)
+            entry = fifo_entry(i, event)
             if sqs_size(entry) > MAX_BYTES:
                 failed.append(entry["MessageDeduplicationId"])
             else:
@@ -212,7 +212,8 @@ def fifo_publisher(sqs: Any, queue_url: str) -> Publisher:
     return publish
 
 
-def _entry(index: int, event: Mapping[str, Any]) -> dict[str, Any]:
+def fifo_entry(index: int, event: Mapping[str, Any]) -> dict[str, Any]:
+    """The events queue's SendMessageBatch entry for an event (``current`` already attached)."""
     return {
         "Id": str(index),
         "MessageBody": safejson.dumps_for_sqs(event),
@@ -226,9 +227,7 @@ def group_id(provider: str, product: str, subject_id: str) -> str:
     in order, and another product's events with the same id never held behind them. Group ids are
     at most 128 printable ASCII characters; a longer or odd one is hashed."""
     group = f"{provider}:{product}:{subject_id}"
-    if len(group) <= 128 and all("!" <= c <= "~" for c in group):  # SQS: no spaces
-        return group
-    return "sha256:" + hashlib.sha256(group.encode("utf-8")).hexdigest()
+    return group if valid_fifo_id(group) else "sha256:" + hashlib.sha256(group.encode("utf-8")).hexdigest()
 
 
 @cache

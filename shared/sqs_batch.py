@@ -17,6 +17,11 @@ MAX_BYTES = 256 * 1024  # per message, and per SendMessageBatch call
 T = TypeVar("T")
 
 
+def valid_fifo_id(text: str) -> bool:
+    """A FIFO message group or deduplication id: at most 128 printable ASCII characters, no spaces."""
+    return len(text) <= 128 and all("!" <= c <= "~" for c in text)
+
+
 def sqs_size(entry: Mapping[str, Any]) -> int:
     """An entry's size as SQS counts it against MAX_BYTES: the body's bytes and each attribute's
     name, data type and value."""

@@ -33,8 +33,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared import history, safejson, storage
-from shared.recorder import REQUIRED_FIELDS, group_id
-from shared.sqs_batch import MAX_BYTES, batches, sqs_size
+from shared.recorder import REQUIRED_FIELDS, fifo_entry
+from shared.sqs_batch import MAX_BYTES, batches, sqs_size, valid_fifo_id
 from switchboard.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, UNBOUNDED, CliError, Target, target_from
 from switchboard.terminal import printable
 from switchboard.timeflags import time_bound
@@ -161,27 +161,24 @@ def batch_get(
 
 
 def outgoing(subjects: Sequence[Subject], run_id: str) -> list[Outgoing]:
-    """One SendMessageBatch entry per event, subject after subject, each in its time order."""
+    """One SendMessageBatch entry per event, subject after subject, each in its time order: the
+    recorder's own entry (shared.recorder.fifo_entry), with the replay's deduplication id and
+    attribute."""
     out: list[Outgoing] = []
     for subject in subjects:
-        group = group_id(subject.provider, subject.product, subject.subject_id)
         for event in subject.events:
-            entry = {
-                "Id": str(len(out)),
-                "MessageBody": safejson.dumps_for_sqs({**event, "current": subject.current}),
-                "MessageGroupId": group,
-                "MessageDeduplicationId": dedup_id(run_id, str(event["event_id"])),
-                "MessageAttributes": {REPLAY_ATTRIBUTE: {"DataType": "String", "StringValue": run_id}},
-            }
+            entry = fifo_entry(len(out), {**event, "current": subject.current})
+            entry["MessageDeduplicationId"] = dedup_id(run_id, str(event["event_id"]))
+            entry["MessageAttributes"] = {REPLAY_ATTRIBUTE: {"DataType": "String", "StringValue": run_id}}
             out.append(Outgoing(str(event["event_id"]), entry))
     return out
 
 
 def dedup_id(run_id: str, event_id: str) -> str:
-    """``replay-<run>-<event id>``; hashed when that would not be a valid deduplication id
-    (at most 128 characters, printable ASCII without spaces)."""
+    """``replay-<run>-<event id>``; the event id hashed when that would not be a valid deduplication
+    id (shared.sqs_batch.valid_fifo_id)."""
     text = f"replay-{run_id}-{event_id}"
-    if len(text) <= 128 and all("!" <= c <= "~" for c in text):
+    if valid_fifo_id(text):
         return text
     return f"replay-{run_id}-sha256:{hashlib.sha256(event_id.encode('utf-8')).hexdigest()}"
 
