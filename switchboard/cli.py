@@ -99,12 +99,7 @@ def local_target() -> Target:
         name="local",
         base_url=state.base_url,
         clients=lambda s: session.client(s, endpoint_url=state.aws_endpoint),  # type: ignore[call-overload]
-        queues={
-            "ingest": state.ingest_queue_url,
-            "ingest_dlq": state.ingest_dlq_url,
-            "events": state.events_queue_url,
-            "events_dlq": state.events_dlq_url,
-        },
+        queues=state.queues,
         secrets_text=lambda: Path(state.secrets_file).read_text(encoding="utf-8"),
         status=status,
         has_message_move_task=False,

@@ -73,6 +73,16 @@ class LocalState:
     pid: int
     request_log: str = ""  # JSON lines, one per request served (switchboard.requestlog)
 
+    @property
+    def queues(self) -> dict[str, str]:
+        """The queue URLs by the CLI's names (cli.Target.queues)."""
+        return {
+            "ingest": self.ingest_queue_url,
+            "ingest_dlq": self.ingest_dlq_url,
+            "events": self.events_queue_url,
+            "events_dlq": self.events_dlq_url,
+        }
+
 
 def state_file() -> Path:
     return Path(os.environ.get("SWITCHBOARD_STATE_FILE") or STATE_FILE)
@@ -214,8 +224,7 @@ class LocalStack:
         self._spawn(self._http.serve_forever, "http")
         for source in queue_sources(self.template):
             self._spawn(lambda s=source: self._poll(s, stack.refs[s.queue]), f"poller-{source.function}")
-        dlqs = {"ingest": stack.refs["IngestDLQ"], "events": stack.refs["EventsDLQ"]}
-        self._spawn(lambda: self._watch_dlqs(dlqs), "dlq-watch")
+        self._spawn(self._watch_dlqs, "dlq-watch")
 
         self.state = LocalState(
             base_url=f"http://127.0.0.1:{self.port}",
@@ -290,16 +299,19 @@ class LocalStack:
                 self._log(f"poller {source.function}: {type(exc).__name__}: {exc}")
                 time.sleep(1)
 
-    def _watch_dlqs(self, dlqs: dict[str, str]) -> None:
+    def _watch_dlqs(self) -> None:
         """A line when a message lands in a DLQ (in AWS: the DLQ alarm). Polled: moto moves a message
         there itself, past the queue's maxReceiveCount, and the recorder sends a poison message there."""
         from shared import aws
+        from switchboard.inspector.reads import queue_counts
 
+        assert self.state is not None
+        dlqs = {"ingest": self.state.ingest_dlq_url, "events": self.state.events_dlq_url}
         seen = dict.fromkeys(dlqs, 0)
         while not self._stop.wait(DLQ_WATCH_S):
             for name, url in dlqs.items():
                 try:
-                    depth = dlq_depth(aws.client("sqs"), url)
+                    depth = sum(queue_counts(aws.client("sqs"), url).values())
                 except Exception:  # noqa: S112 - the emulator going away at shutdown: try again next tick
                     continue
                 if depth > seen[name]:
@@ -474,22 +486,7 @@ def inspector_for(state: LocalState, port: int, requests: RequestLog) -> Inspect
     """The inspector of this stack (switchboard/inspector): its request log, table and queues."""
     from shared import aws
 
-    queues = {
-        "events": state.events_queue_url,
-        "events_dlq": state.events_dlq_url,
-        "ingest": state.ingest_queue_url,
-        "ingest_dlq": state.ingest_dlq_url,
-    }
-    return Inspector(port=port, requests=requests, clients=aws.client, table=state.table, queues=queues)
-
-
-def dlq_depth(sqs: Any, url: str) -> int:
-    attrs = sqs.get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )["Attributes"]
-    return int(attrs.get("ApproximateNumberOfMessages", 0)) + int(
-        attrs.get("ApproximateNumberOfMessagesNotVisible", 0)
-    )
+    return Inspector(port=port, requests=requests, clients=aws.client, table=state.table, queues=state.queues)
 
 
 def _content_length(value: str | None) -> int | None:

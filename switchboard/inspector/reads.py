@@ -97,17 +97,18 @@ def subject_timeline(
 
 def queue_depths(sqs: Any, queues: Mapping[str, str]) -> dict[str, dict[str, int]]:
     """Each queue's visible and in-flight (received, not yet deleted) message counts."""
-    out = {}
-    for name in QUEUES:
-        attrs = sqs.get_queue_attributes(
-            QueueUrl=queues[name],
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        out[name] = {
-            "visible": int(attrs.get("ApproximateNumberOfMessages", 0)),
-            "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
-        }
-    return out
+    return {name: queue_counts(sqs, queues[name]) for name in QUEUES}
+
+
+def queue_counts(sqs: Any, url: str) -> dict[str, int]:
+    """One queue's visible and in-flight message counts."""
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return {
+        "visible": int(attrs.get("ApproximateNumberOfMessages", 0)),
+        "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
+    }
 
 
 def redrive(sqs: Any, queues: Mapping[str, str], queue: str) -> int:
