@@ -143,7 +143,7 @@ EXPECTED: dict[str, Any] = {
 
 def _link_dir(names: tuple[str, ...], prefix: str) -> Path:
     """A folder of symlinks to these installed packages (pip install -r bench/requirements.txt)."""
-    from switchboard.smoke import link_dir
+    from switchboard.builtrun import link_dir
 
     return link_dir(names, prefix)
 
@@ -222,7 +222,7 @@ Config = tuple[str, dict[str, Any], dict[str, str]]  # name, probe configuration
 
 def run(runs: int = 20) -> dict[str, Any]:
     from bench.common import dev_secrets_text
-    from switchboard.smoke import runtime_sdk_dir
+    from switchboard.builtrun import runtime_sdk_dir
 
     sdk = str(runtime_sdk_dir())
     layer = str(BUILD / "SharedLayer" / "python")

@@ -115,17 +115,25 @@ def provider_of(product: str, provider: str | None = None) -> str:
 
 def read_subject(dynamodb: Any, table: str, pk: str) -> dict[str, Any] | None:
     """One subject's body (today's shape), or None when the key holds nothing."""
+    return read_subject_and_current(dynamodb, table, pk)[0]
+
+
+def read_subject_and_current(
+    dynamodb: Any, table: str, pk: str
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The subject's body and its readable status item (``readable_status``: which event set it),
+    from one read of the key."""
     status_item, items, complete = read_partition(dynamodb, table, pk)
     if not complete:  # stopped before the status item, which sorts after every ``E#`` item
         status_item = dynamodb.get_item(**storage.get_status(table, pk)).get("Item")
     current = readable_status(status_item)
     if current is None and not items:
-        return None
+        return None, None
     provider, product, subject_id = subject_of(pk)
     events = sorted((stored_event(i) for i in items), key=time_order)
     history = events[-MAX_HISTORY_ITEMS:]
     latest = history[-1] if history else {}
-    return {
+    body = {
         "subject_id": subject_id,
         "provider": provider,
         "product": product,
@@ -135,6 +143,7 @@ def read_subject(dynamodb: Any, table: str, pk: str) -> dict[str, Any] | None:
         "history": history,
         "truncated": not complete or len(events) > MAX_HISTORY_ITEMS,
     }
+    return body, current
 
 
 def read_partition(dynamodb: Any, table: str, pk: str) -> tuple[Item | None, list[Item], bool]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from switchboard.lambda_bootstrap import TIMED_OUT_SUFFIX
+from switchboard.lambda_bootstrap import TIMED_OUT_SUFFIX, platform_error
 from switchboard.template import ROOT, functions
 
 BUILD = ROOT / ".aws-sam" / "build"
@@ -166,10 +166,10 @@ def run_built(
         # the bootstrap stops a handler at its timeout (lambda_bootstrap.arm_timeout); the kill
         # past the init limit plus the timeout is for an init or a handler that never yields
         if killed or Path(str(result) + TIMED_OUT_SUFFIX).exists():
-            return Outcome(error=_platform_error("Sandbox.Timedout", _timeout_message(built, invocation)))
+            return Outcome(error=platform_error("Sandbox.Timedout", _timeout_message(built, invocation)))
         if not result.exists():
             return Outcome(
-                error=_platform_error("Runtime.ExitError", f"Runtime exited with error: exit status {code}")
+                error=platform_error("Runtime.ExitError", f"Runtime exited with error: exit status {code}")
             )
         doc = json.loads(result.read_text(encoding="utf-8"))
     outcome = Outcome(**doc)
@@ -214,7 +214,3 @@ def _run_child(cfg: bytes, env: dict[str, str], built: Built, log: Callable[[str
 
 def _timeout_message(built: Built, invocation: Invocation) -> str:
     return f"{invocation.request_id} Task timed out after {built.timeout_s:.2f} seconds"
-
-
-def _platform_error(error_type: str, message: str) -> dict[str, Any]:
-    return {"errorMessage": message, "errorType": error_type, "stackTrace": []}

@@ -65,7 +65,6 @@ MAX_ENV_BYTES = 4 * 1024  # Lambda's limit for all of a function's environment v
 PASS_THROUGH = re.compile(r"AWS_ENDPOINT_URL(_\w+)?|AWS_CA_BUNDLE|(HTTPS?|NO)_PROXY|(https?|no)_proxy")
 # env.json values left as `switchboard events` writes them without --stack.
 PLACEHOLDER = re.compile(r"<[^<>]+ output of your deployed stack>")
-# Control and bidirectional-override characters: a payload's text reaches the logs, which reach a terminal.
 
 
 Targeted = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]

@@ -19,10 +19,8 @@ from switchboard.builtrun import (
     Invocation,
     Outcome,
     built_function,
-    link_dir,
     run_built,
     runtime_environment,
-    runtime_sdk_dir,
 )
 from switchboard.template import (
     Stack,
@@ -32,14 +30,6 @@ from switchboard.template import (
     load_template,
     resources,
 )
-
-__all__ = [
-    "BUILD",
-    "check_bytecode",
-    "link_dir",
-    "main",
-    "runtime_sdk_dir",
-]  # bench/ imports the helpers here
 
 _FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "smoke",

@@ -48,12 +48,12 @@ def recent_subjects(dynamodb: Any, table: str) -> list[dict[str, Any]]:
 def _add_item(entry: dict[str, Any], item: Mapping[str, Any]) -> None:
     sk = history.attr(item, "sk")
     if sk == storage.STATUS_SK:
-        current = history.readable_status(dict(item))
+        current = history.readable_status(item)
         if current is not None:
             entry["status"], entry["terminal"] = current["status"], current["terminal"]
     elif sk.startswith(storage.HISTORY_PREFIX):
         entry["events"] += 1
-        received = history.stored_event(dict(item)).get("received_at")
+        received = history.stored_event(item).get("received_at")
         if isinstance(received, str) and received > entry["last_received_at"]:
             entry["last_received_at"] = received
 
@@ -77,12 +77,11 @@ def subject_timeline(
     """The subject's current status and its marked timeline (switchboard.inspector.timeline);
     None when the table holds nothing for it."""
     pk = storage.subject_pk(provider, product, subject_id)
-    body = history.read_subject(dynamodb, table, pk)
+    body, current = history.read_subject_and_current(dynamodb, table, pk)
     if body is None:
         return None
     # the event the status item names settles the ties the receipt order cannot (timeline's docstring)
-    stored = history.readable_status(dynamodb.get_item(**storage.get_status(table, pk)).get("Item"))
-    points = timeline(body["history"], deliveries, stored["event_id"] if stored else None)
+    points = timeline(body["history"], deliveries, current["event_id"] if current else None)
     return {
         "subject_id": body["subject_id"],
         "provider": body["provider"],

@@ -227,7 +227,11 @@ import importlib, sys, time
 def handler(event, context):
     if event == "raise":
         raise ValueError("raised by the handler")
-    if event == "sleep":
+    if event == "sleep":  # a handler the bootstrap's own timer cannot stop: only the parent's kill can
+        import threading
+        for timer in threading.enumerate():
+            if isinstance(timer, threading.Timer):
+                timer.cancel()
         time.sleep(30)
     if isinstance(event, dict) and "sleep" in event:
         time.sleep(event["sleep"])
