@@ -52,6 +52,9 @@ class ClosedAfter(io.StringIO):
 
 
 def _run(sqs: FakeSqs, monkeypatch: pytest.MonkeyPatch, *argv: str) -> int:
+    # The command modules (replay, rejections, …) bind cli.target_from when first imported, which
+    # build_parser does: import them before it is patched, or they keep the fake for later tests.
+    cli.build_parser()
     target = cli.Target(
         "t", "http://x", lambda s: sqs, {"events": "q"}, lambda: "{}", lambda a, b: (200, b"")
     )
@@ -94,6 +97,7 @@ def test_broken_aws_credentials_are_an_error_message_not_a_traceback(
     def broken(args: Any) -> Any:
         raise CredentialRetrievalError(provider="custom-process", error_msg="credential_process exited 1")
 
+    cli.build_parser()  # as in _run
     monkeypatch.setattr(cli, "target_from", broken)
     assert cli.main(["consume", "--stack", "s"]) == cli.EXIT_ERROR
     err = capsys.readouterr().err
