@@ -162,10 +162,10 @@ def _zip_like_copy(dst: Path) -> tuple[Path, Path]:
 
 
 def _environment(logical: str, endpoint: str, secret_arn: str) -> dict[str, str]:
-    from switchboard.template import Stack, default_parameters, function_environment, load_template
+    from switchboard.template import Stack, function_environment, load_template
 
     template = load_template()
-    stack = Stack(region="us-east-1", parameters=default_parameters(template))
+    stack = Stack.of(template, "us-east-1")
     stack.refs.update(
         IngestQueue=f"{endpoint}/{ACCOUNT}/switchboard-IngestQueue",
         EventsQueue=f"{endpoint}/{ACCOUNT}/switchboard-EventsQueue.fifo",

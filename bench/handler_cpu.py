@@ -79,10 +79,10 @@ def _cpu_us(fn: Callable[[], object], number: int) -> float:
 
 
 def _environment() -> dict[str, str]:
-    from switchboard.template import Stack, default_parameters, function_environment, load_template
+    from switchboard.template import Stack, function_environment, load_template
 
     template = load_template()
-    stack = Stack(region="us-east-1", parameters=default_parameters(template))
+    stack = Stack.of(template, "us-east-1")
     stack.refs.update(
         IngestQueue="https://sqs.us-east-1.amazonaws.com/123456789012/switchboard-IngestQueue",
         EventsQueue="https://sqs.us-east-1.amazonaws.com/123456789012/switchboard-EventsQueue.fifo",

@@ -52,7 +52,6 @@ from switchboard.template import (
     ROOT,
     TEMPLATE,
     Stack,
-    default_parameters,
     function_environment,
     functions,
     load_template,
@@ -339,7 +338,7 @@ def local_target(template: dict[str, Any]) -> Target:
         "HistoryTable": state.table,
         "ProviderSecret": state.secret_id,
     }
-    stack = Stack(region=state.region, parameters=default_parameters(template), refs=refs)
+    stack = Stack.of(template, state.region, refs=refs)
     # The emulator accepts any credentials; these are not secrets.
     aws = {
         "AWS_ENDPOINT_URL": state.aws_endpoint,
@@ -356,10 +355,11 @@ def stack_target(template: dict[str, Any], name: str, *, region: str | None, pro
         p["ParameterKey"]: p.get("ResolvedValue", p.get("ParameterValue", ""))
         for p in described.get("Parameters", [])
     }
-    stack = Stack(
-        region=session.region_name,
+    stack = Stack.of(
+        template,
+        session.region_name,
+        given,
         account=described["StackId"].split(":")[4],
-        parameters={**default_parameters(template), **given},
         refs={k: v for k, v in physical.items() if k in template["Resources"]},
     )
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}

@@ -24,7 +24,6 @@ from switchboard.builtrun import (
 )
 from switchboard.template import (
     Stack,
-    default_parameters,
     function_environment,
     functions,
     load_template,
@@ -96,7 +95,7 @@ def main() -> int:
     layers = list(resources(template, "AWS::Serverless::LayerVersion"))
     # The function's own environment from the template (resource ids are placeholders: no call
     # reaches AWS — the probe events are rejected or empty before any would).
-    stack = Stack(region="us-east-1", parameters=default_parameters(template))
+    stack = Stack.of(template, "us-east-1")
     failures = 0
     for logical in functions(template):
         ok, what = probe(template, logical, stack)

@@ -58,6 +58,24 @@ class Stack:
     refs: dict[str, str] = field(default_factory=dict)  # logical id -> Ref value (name / URL / ARN)
     arns: dict[str, str] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
+    conditions: dict[str, Any] = field(default_factory=dict)  # the template's Conditions
+
+    @classmethod
+    def of(
+        cls,
+        template: dict[str, Any],
+        region: str,
+        parameters: dict[str, str] | None = None,
+        **fields: Any,
+    ) -> Stack:
+        """A stack of this template: its parameters' defaults (overridden by ``parameters``) and its
+        Conditions, so resolving never reads template.yaml again."""
+        return cls(
+            region=region,
+            parameters={**default_parameters(template), **(parameters or {})},
+            conditions=template.get("Conditions", {}),
+            **fields,
+        )
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
@@ -96,8 +114,7 @@ class Stack:
         return {k: self.resolve(v) for k, v in value.items()}
 
     def condition(self, name: str) -> bool:
-        conditions = load_template().get("Conditions", {})
-        return bool(self.resolve(conditions[name]))
+        return bool(self.resolve(self.conditions[name]))
 
 
 def _sub_ref(expr: str) -> dict[str, Any]:
@@ -142,7 +159,7 @@ def provision(
     ``clients`` is a callable returning a boto3 client for a service name.
     """
     template = template or load_template()
-    stack = Stack(region=region, parameters={**default_parameters(template), **(parameters or {})})
+    stack = Stack.of(template, region, parameters)
 
     sqs = clients("sqs")
     queues = resources(template, "AWS::SQS::Queue")
