@@ -22,8 +22,11 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
+
+if TYPE_CHECKING:
+    from switchboard.local import LocalState
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_RUNNING = 0, 1, 2, 3
 
@@ -62,7 +65,9 @@ def _http(
         return exc.code, dict(exc.headers.items()), exc.read()
 
 
-def local_target() -> Target:
+def running_state(*, answering: bool = True) -> LocalState:
+    """The local stack's state file; with ``answering``, also that the stack answers on its port.
+    Exit 3 (CliError) when it is not running."""
     from switchboard.local import read_state, state_file
 
     state = read_state()
@@ -71,14 +76,20 @@ def local_target() -> Target:
             f"the local stack is not running (no {state_file()}). Start it in another terminal: make run",
             EXIT_NOT_RUNNING,
         )
-    try:
-        host, port = state.base_url.rsplit("//", 1)[1].split(":")
-        socket.create_connection((host, int(port)), timeout=2).close()
-    except OSError:
-        raise CliError(
-            f"the local stack at {state.base_url} does not answer (stopped?). Start it: make run",
-            EXIT_NOT_RUNNING,
-        ) from None
+    if answering:
+        try:
+            host, port = state.base_url.rsplit("//", 1)[1].split(":")
+            socket.create_connection((host, int(port)), timeout=2).close()
+        except OSError:
+            raise CliError(
+                f"the local stack at {state.base_url} does not answer (stopped?). Start it: make run",
+                EXIT_NOT_RUNNING,
+            ) from None
+    return state
+
+
+def local_target() -> Target:
+    state = running_state()
     import boto3
 
     # The emulator accepts any credentials; these are not secrets.
@@ -120,14 +131,20 @@ def aws_session(region: str | None, profile: str | None) -> Any:
 
 
 def stack_outputs(name: str, *, region: str | None, profile: str | None) -> dict[str, str]:
+    session = aws_session(region, profile)
+    described = describe_stack(session.client("cloudformation"), name)
+    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+
+def describe_stack(cfn: Any, name: str) -> dict[str, Any]:
+    """DescribeStacks of one stack; CliError naming it when it cannot be read."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    session = aws_session(region, profile)
     try:
-        stacks = session.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
+        described: dict[str, Any] = cfn.describe_stacks(StackName=name)["Stacks"][0]
     except (ClientError, BotoCoreError) as exc:
         raise CliError(f"cannot read stack {name!r}: {exc}") from None
-    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    return described
 
 
 def stack_target(name: str, *, region: str | None, profile: str | None) -> Target:

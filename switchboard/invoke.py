@@ -47,7 +47,7 @@ from switchboard.builtrun import (
     run_built,
     runtime_environment,
 )
-from switchboard.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError, aws_session
+from switchboard.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CliError, aws_session, describe_stack
 from switchboard.template import (
     ROOT,
     TEMPLATE,
@@ -324,12 +324,8 @@ class Target:
 
 def local_target(template: dict[str, Any]) -> Target:
     from switchboard import cli
-    from switchboard.local import read_state
 
-    cli.local_target()  # exits 3 when the local stack is not running or does not answer
-    state = read_state()
-    if state is None:
-        raise CliError("the local stack stopped. Start it: make run", cli.EXIT_NOT_RUNNING)
+    state = cli.running_state()  # exits 3 when the local stack is not running or does not answer
     refs = {
         "IngestQueue": state.ingest_queue_url,
         "IngestDLQ": state.ingest_dlq_url,
@@ -378,8 +374,8 @@ def _session(region: str | None, profile: str | None) -> Any:
 def _describe(cfn: Any, name: str) -> tuple[dict[str, Any], dict[str, str]]:
     from botocore.exceptions import BotoCoreError, ClientError
 
+    described = describe_stack(cfn, name)
     try:
-        described: dict[str, Any] = cfn.describe_stacks(StackName=name)["Stacks"][0]
         pages = cfn.get_paginator("list_stack_resources").paginate(StackName=name)
         physical = {
             r["LogicalResourceId"]: r["PhysicalResourceId"]

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from switchboard.cli import EXIT_NOT_RUNNING, EXIT_OK, CliError
+from switchboard.cli import EXIT_OK, CliError
 from switchboard.terminal import printable
 from switchboard.timeflags import as_datetime, time_bound
 
@@ -89,14 +89,10 @@ def _when(value: Any) -> datetime:
 
 
 def local_records() -> list[dict[str, Any]]:
-    from switchboard.local import read_state, state_file
+    from switchboard.cli import running_state
     from switchboard.requestlog import read_file
 
-    state = read_state()
-    if state is None:
-        raise CliError(
-            f"the local stack is not running (no {state_file()}). Start it: make run", EXIT_NOT_RUNNING
-        )
+    state = running_state(answering=False)  # the log is a file: nothing asks the stack itself
     if not state.request_log:
         raise CliError("this local stack keeps no request log (started by an older version?): restart it")
     return read_file(Path(state.request_log))
