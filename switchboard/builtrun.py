@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from switchboard.lambda_bootstrap import TIMED_OUT_SUFFIX, platform_error
-from switchboard.template import ROOT, functions
+from switchboard.template import ROOT, function_layers, function_setting
 
 BUILD = ROOT / ".aws-sam" / "build"
 BOOTSTRAP = Path(__file__).resolve().parent / "lambda_bootstrap.py"
@@ -68,17 +68,12 @@ class Built:
 
 
 def built_function(template: dict[str, Any], logical: str, build: Path = BUILD) -> Built:
-    props = functions(template)[logical]["Properties"]
-    glob = (template.get("Globals") or {}).get("Function") or {}
-
     def setting(key: str, default: Any) -> Any:
-        return props.get(key, glob.get(key, default))
+        return function_setting(template, logical, key, default)
 
     return Built(
         function_dir=build / logical,
-        layer_dirs=tuple(
-            build / layer["Ref"] / "python" for layer in setting("Layers", []) if "Ref" in layer
-        ),
+        layer_dirs=tuple(build / layer / "python" for layer in function_layers(template, logical)),
         handler=setting("Handler", "app.handler"),
         runtime=setting("Runtime", "python3.13"),
         memory_mb=int(setting("MemorySize", 128)),

@@ -53,6 +53,8 @@ from switchboard.template import (
     TEMPLATE,
     Stack,
     function_environment,
+    function_layers,
+    function_setting,
     functions,
     load_template,
     resources,
@@ -293,11 +295,12 @@ def stale_build(template: dict[str, Any], logical: str, built: Built, build: Pat
 
 
 def _sources(template: dict[str, Any], logical: str) -> list[Path]:
-    props = functions(template)[logical]["Properties"]
-    glob = (template.get("Globals") or {}).get("Function") or {}
     layers = resources(template, "AWS::Serverless::LayerVersion")
-    used = [layer["Ref"] for layer in props.get("Layers", glob.get("Layers")) or [] if "Ref" in layer]
-    roots = [ROOT / props["CodeUri"], *(ROOT / layers[name]["Properties"]["ContentUri"] for name in used)]
+    code = ROOT / function_setting(template, logical, "CodeUri")
+    roots = [
+        code,
+        *(ROOT / layers[name]["Properties"]["ContentUri"] for name in function_layers(template, logical)),
+    ]
     files = [TEMPLATE]
     for root in roots:
         files += [

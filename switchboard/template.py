@@ -265,6 +265,17 @@ def queue_sources(template: dict[str, Any]) -> list[QueueSource]:
     return out
 
 
+def function_setting(template: dict[str, Any], logical: str, key: str, default: Any = None) -> Any:
+    """A function property, or the template's Globals.Function one (what SAM applies)."""
+    glob = (template.get("Globals") or {}).get("Function") or {}
+    return functions(template)[logical]["Properties"].get(key, glob.get(key, default))
+
+
+def function_layers(template: dict[str, Any], logical: str) -> list[str]:
+    """The logical ids of the template's own layers the function uses."""
+    return [layer["Ref"] for layer in function_setting(template, logical, "Layers") or [] if "Ref" in layer]
+
+
 def function_environment(template: dict[str, Any], logical: str, stack: Stack) -> dict[str, str]:
     """The environment Lambda would give the function: Globals merged with its own, resolved."""
     glob = ((template.get("Globals") or {}).get("Function") or {}).get("Environment", {}).get("Variables", {})
