@@ -529,17 +529,11 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def _time_bound(value: str, *, end: bool) -> str:
-    """--since/--until as the index's ``occurred_at`` text (normalise.format_timestamp, UTC): a date
-    alone is that day's first millisecond, or for --until its last."""
-    from datetime import UTC, date, datetime, timedelta
-
-    from shared.normalise import format_timestamp
+    """--since/--until of `history`: a date or an ISO 8601 time (timeflags.absolute_bound)."""
+    from switchboard.timeflags import absolute_bound
 
     try:
-        if len(value) == len("2026-11-23"):
-            start = datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
-            return format_timestamp(start + timedelta(days=1, milliseconds=-1) if end else start)
-        return format_timestamp(datetime.fromisoformat(value))
+        return absolute_bound(value, end=end)
     except (ValueError, OverflowError):  # overflow: in UTC it is before year 1 or after 9999
         flag = "--until" if end else "--since"
         raise CliError(

@@ -28,7 +28,7 @@ from typing import Any
 
 from switchboard.cli import EXIT_OK, CliError
 from switchboard.terminal import printable
-from switchboard.timeflags import as_datetime, time_bound
+from switchboard.timeflags import time_bound
 
 REJECTED_MESSAGE = "webhook rejected"  # shared/webhook.py _rejected: the line the query filters on
 LOCAL_VERDICTS = ("rejected", "error")
@@ -63,7 +63,7 @@ class Group:
 def local_groups(records: Iterable[Mapping[str, Any]], since: str) -> list[Group]:
     """Rejected and failed requests at or after ``since`` (ISO text), grouped by code and route."""
     groups: dict[tuple[str, str], Group] = {}
-    start = as_datetime(since)
+    start = datetime.fromisoformat(since)
     for record in records:
         if record.get("verdict") not in LOCAL_VERDICTS or _when(record.get("at")) < start:
             continue
@@ -118,8 +118,8 @@ def query_groups(
     try:
         query_id = logs.start_query(
             logGroupNames=log_groups,
-            startTime=int(as_datetime(since).timestamp()),
-            endTime=int(as_datetime(until).timestamp()) + 1,
+            startTime=int(datetime.fromisoformat(since).timestamp()),
+            endTime=int(datetime.fromisoformat(until).timestamp()) + 1,
             queryString=QUERY,
             limit=MAX_GROUPS,
         )["queryId"]
