@@ -10,6 +10,7 @@ import copy
 import json
 import logging
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -69,16 +70,18 @@ def dashboard_body(template: dict[str, Any], logical: str) -> tuple[dict[str, An
     return body, missing
 
 
-def emitted_metrics() -> set[str]:
+@cache
+def emitted_metrics() -> frozenset[str]:
     """The metric names the shared package emits (``count("Name")``), read from its source."""
     names: set[str] = set()
     for path in (ROOT / "shared").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         names |= set(re.findall(r'\bcount\(\s*"(\w+)"', text))
         names |= set(re.findall(r'\bcount\(\s*"\w+"\s+if [^\n]*? else\s+"(\w+)"\)', text))
-    return names
+    return frozenset(names)
 
 
+@cache
 def logged_fields() -> dict[str, set[str]]:
     """The keys of the handlers' "webhook rejected" and "webhook accepted" lines, from real calls."""
     records: list[logging.LogRecord] = []
@@ -227,27 +230,38 @@ def test_the_dashboard_shows_recorder_lag_both_dlqs_every_function_and_both_log_
     assert any('"webhook accepted"' in q and "by route" in q for q in queries)
 
 
+# what a widget is broken with, and what the check's problem must then name
 BROKEN = {
-    "a queue that is not in the template": ("${IngestDLQ.QueueName}", "${GoneDLQ.QueueName}"),
-    "a queue named by its URL (Ref), not its name": ("${EventsDLQ.QueueName}", "${EventsDLQ}"),
-    "the REST API's metric name": ('"4xx", "ApiId"', '"4XXError", "ApiId"'),
-    "a function that is not in the template": ("${StatusFunction}", "${OldFunction}"),
-    "a metric the handlers do not emit": ('"WebhookError"', '"WebhookFailed"'),
-    "the status function's log group": ("SOURCE '${TwilioLogGroup}'", "SOURCE '${StatusLogGroup}'"),
-    "a message nobody logs": ('\\"webhook accepted\\"', '\\"webhook received\\"'),
-    "a field the line does not carry": ("by route, code", "by route, account"),
+    "a queue that is not in the template": ("${IngestDLQ.QueueName}", "${GoneDLQ.QueueName}", "GoneDLQ"),
+    "a queue named by its URL (Ref), not its name": (
+        "${EventsDLQ.QueueName}",
+        "${EventsDLQ}",
+        "<ref:EventsDLQ>",
+    ),
+    "the REST API's metric name": ('"4xx", "ApiId"', '"4XXError", "ApiId"', "4XXError"),
+    "a function that is not in the template": ("${StatusFunction}", "${OldFunction}", "OldFunction"),
+    "a metric the handlers do not emit": ('"WebhookError"', '"WebhookFailed"', "WebhookFailed"),
+    "the status function's log group": (
+        "SOURCE '${TwilioLogGroup}'",
+        "SOURCE '${StatusLogGroup}'",
+        "StatusLogGroup",
+    ),
+    "a message nobody logs": ('\\"webhook accepted\\"', '\\"webhook received\\"', "webhook received"),
+    "a field the line does not carry": ("by route, code", "by route, account", "'account'"),
 }
 
 
-@pytest.mark.parametrize("old,new", BROKEN.values(), ids=BROKEN.keys())
+@pytest.mark.parametrize("old,new,named", BROKEN.values(), ids=BROKEN.keys())
 def test_the_check_fails_for_a_widget_that_points_at_a_missing_thing(
-    template: dict[str, Any], old: str, new: str
+    template: dict[str, Any], old: str, new: str, named: str
 ):
     broken = copy.deepcopy(template)
     props = broken["Resources"]["OpsDashboard"]["Properties"]
     assert old in props["DashboardBody"]["Fn::Sub"], old
     props["DashboardBody"]["Fn::Sub"] = props["DashboardBody"]["Fn::Sub"].replace(old, new, 1)
-    assert problems(broken) != []
+    found = problems(broken)
+    assert found != []
+    assert any(named in problem for problem in found), found
 
 
 def test_the_accepted_line_carries_the_route_like_the_rejected_one():
