@@ -120,6 +120,9 @@ def _open_subject_from_list(driver: WebDriver, subject_id: str) -> None:
 
     _until(driver, button).click()
     _until(driver, lambda d: d.find_element(By.CSS_SELECTOR, "#subject-head .subject-id").text == subject_id)
+    # the picked subject is highlighted at once, not at the list's next read
+    selected = driver.find_elements(By.CSS_SELECTOR, "#subject-list li.selected .subject-link")
+    assert [b.text for b in selected] == [subject_id]
 
 
 def _wrong_secrets(tmp_path: Path) -> Path:

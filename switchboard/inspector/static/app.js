@@ -110,7 +110,8 @@
     list.replaceChildren();
     for (const s of subjects) {
       const item = el("li", "subject-item");
-      if (state.open && subjectPath(state.open) === subjectPath(s)) item.classList.add("selected");
+      item.dataset.subject = subjectPath(s);
+      if (state.open && subjectPath(state.open) === item.dataset.subject) item.classList.add("selected");
       const status = el("span", `badge status${s.terminal ? " terminal" : ""}`, s.status || "no status");
       item.append(
         subjectButton(s, s.subject_id),
@@ -125,7 +126,10 @@
   function openSubject(subject) {
     state.open = { provider: subject.provider, product: subject.product, subject_id: subject.subject_id };
     state.timelineKey = "";
-    state.subjectsKey = ""; // re-render to move the selection
+    const path = subjectPath(state.open);
+    for (const item of document.querySelectorAll("#subject-list li")) {
+      item.classList.toggle("selected", item.dataset.subject === path);
+    }
     history.replaceState(null, "", "#subject/" + subjectPath(state.open));
     refreshTimeline().catch(showError);
   }
@@ -169,8 +173,11 @@
     return order;
   }
 
+  // how a point is drawn: never current (informational), became current, or outranked on arrival
+  const kindOf = (p) => (p.informational ? "informational" : p.current ? "current" : "superseded");
+
   function pointShape(p, x, y) {
-    const classes = ["dot", p.informational ? "informational" : p.current ? "current" : "superseded"];
+    const classes = ["dot", kindOf(p)];
     if (p.terminal) return svg("rect", { x: x - 7, y: y - 7, width: 14, height: 14, class: classes.join(" ") });
     return svg("circle", { cx: x, cy: y, r: p.informational ? 5 : 7, class: classes.join(" ") });
   }
@@ -206,7 +213,7 @@
   }
 
   function pointGroup(p, i, x, y, top, height) {
-    const kinds = [p.informational ? "informational" : p.current ? "current" : "superseded"];
+    const kinds = [kindOf(p)];
     for (const flag of ["late", "terminal", "duplicate"]) if (p[flag]) kinds.push(flag);
     const group = svg("g", { class: "point " + kinds.join(" "), "data-event-id": p.event_id, "data-status": p.status });
     group.append(svg("title", {}, `#${i + 1} ${p.type} ${p.status}\nevent ${p.event_id}\noccurred ${p.occurred_at}\nreceived ${p.received_at}\n${marks(p).join(", ")}`));
