@@ -42,14 +42,14 @@ class RecorderBatch(BatchProcessor):
         except (ValueError, RecursionError, BadRequest) as exc:
             if self.dead_letter is None:
                 raise
-            return self._poison(record, exc)
+            return self._poison(record, exc, self.dead_letter)
         return self.recorder.prepare(event, _credential(record.raw_event))
 
-    def _poison(self, record: SQSRecord, exc: Exception) -> Outcome:
+    def _poison(self, record: SQSRecord, exc: Exception, dead_letter: DeadLetter) -> Outcome:
         """Logged once, with the fields it lacks, and dead-lettered without retries."""
         missing = exc.diagnostic.get("missing") if isinstance(exc, BadRequest) else None
         reason = str(exc) if isinstance(exc, BadRequest) else f"the body is not JSON ({type(exc).__name__})"
-        self.dead_letter(record.raw_event, reason)  # type: ignore[misc]  # raises: the retry path
+        dead_letter(record.raw_event, reason)  # raises when it cannot: the retry path
         self.log.error(
             "poison message sent to the ingest DLQ: it can never be recorded",
             extra={
