@@ -224,7 +224,6 @@ class LocalStack:
         self._spawn(self._http.serve_forever, "http")
         for source in queue_sources(self.template):
             self._spawn(lambda s=source: self._poll(s, stack.refs[s.queue]), f"poller-{source.function}")
-        self._spawn(self._watch_dlqs, "dlq-watch")
 
         self.state = LocalState(
             base_url=f"http://127.0.0.1:{self.port}",
@@ -241,6 +240,8 @@ class LocalStack:
             request_log=str(request_log_file()),
         )
         self.inspector = inspector_for(self.state, self.port, self.requests)
+        dlqs = (self.state.ingest_dlq_url, self.state.events_dlq_url)  # once the state exists
+        self._spawn(lambda: self._watch_dlqs(*dlqs), "dlq-watch")
         path = state_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(asdict(self.state), indent=2))
@@ -299,14 +300,13 @@ class LocalStack:
                 self._log(f"poller {source.function}: {type(exc).__name__}: {exc}")
                 time.sleep(1)
 
-    def _watch_dlqs(self) -> None:
+    def _watch_dlqs(self, ingest_dlq: str, events_dlq: str) -> None:
         """A line when a message lands in a DLQ (in AWS: the DLQ alarm). Polled: moto moves a message
         there itself, past the queue's maxReceiveCount, and the recorder sends a poison message there."""
         from shared import aws
         from switchboard.inspector.reads import queue_counts
 
-        assert self.state is not None
-        dlqs = {"ingest": self.state.ingest_dlq_url, "events": self.state.events_dlq_url}
+        dlqs = {"ingest": ingest_dlq, "events": events_dlq}
         seen = dict.fromkeys(dlqs, 0)
         while not self._stop.wait(DLQ_WATCH_S):
             for name, url in dlqs.items():
